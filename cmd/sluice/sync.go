@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/ingest"
+	"github.com/sluice-dev/sluice/ingest/fetch"
+	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/manifests"
+	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
+)
+
+// npmFlags configure the npm upstream and mirror.
+type npmFlags struct {
+	upstream    string
+	mirror      string
+	concurrency int
+	retries     int
+}
+
+func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.upstream, "npm-upstream", envOr("SLUICE_NPM_UPSTREAM", npm.DefaultRegistry),
+		"npm registry to ingest from (env SLUICE_NPM_UPSTREAM); a token in SLUICE_NPM_TOKEN is sent to it")
+	if withMirror {
+		fl.StringVar(&f.mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"),
+			"internal npm registry (Verdaccio, Nexus) to publish to (env SLUICE_NPM_MIRROR); "+
+				"credentials come from SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD")
+	}
+	fl.IntVar(&f.concurrency, "concurrency", 8, "parallel requests to the upstream and the mirror")
+	fl.IntVar(&f.retries, "retries", 4, "retries of a failed request, with exponential backoff")
+}
+
+// runner builds an ingest runner from the flags and the environment.
+func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runner, error) {
+	client := g.httpClient(log, f.retries)
+	reg, err := npm.NewRegistry(f.upstream, os.Getenv("SLUICE_NPM_TOKEN"), client)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Concurrency: f.concurrency, Log: log,
+		Actor: actor()}
+	if f.mirror != "" {
+		pub, err := mirrorPublisher(f.mirror, client)
+		if err != nil {
+			return nil, err
+		}
+		r.Publish = pub
+	}
+	return r, nil
+}
+
+func mirrorPublisher(mirror string, client *fetch.Client) (*mirrornpm.Publisher, error) {
+	auth := mirrornpm.Auth{Token: os.Getenv("SLUICE_NPM_MIRROR_TOKEN"),
+		Username: os.Getenv("SLUICE_NPM_MIRROR_USER"), Password: os.Getenv("SLUICE_NPM_MIRROR_PASSWORD")}
+	pub, err := mirrornpm.New(mirror, auth, client)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return pub, nil
+}
+
+// actor is the identity recorded in the ledger for CLI runs.
+func actor() string {
+	if v := os.Getenv("SLUICE_ACTOR"); v != "" {
+		return v
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+func loadManifests(args []string) ([]*manifests.Manifest, error) {
+	if len(args) == 0 {
+		return nil, &usageError{errors.New("name at least one manifest file or folder")}
+	}
+	return manifests.LoadAll(args...)
+}
+
+func newSyncCommand(g *globals) *cobra.Command {
+	f := &npmFlags{}
+	cmd := &cobra.Command{
+		Use:   "sync MANIFEST|DIR...",
+		Short: "Resolve, fetch, verify, store and publish what the manifests name",
+		Long: `Sync resolves every manifest entry to exact versions (npm: with the full
+closure of dependencies, optional and peer dependencies included), fetches
+each tarball with retries, checks it against the registry's sha512
+integrity (and the lockfile's, for lockfile entries) before storing it, and
+publishes the original tarball to the mirror given by --npm-mirror.
+
+Sync is incremental: artifacts already stored are not fetched again and
+versions already on the mirror are not published again. A run that fails or
+is killed loses nothing; run it again to continue.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			ms, err := loadManifests(args)
+			if err != nil {
+				return err
+			}
+			st, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			r, err := f.runner(g, st, log)
+			if err != nil {
+				return err
+			}
+			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
+			sum, err := r.Sync(cmd.Context(), ms)
+			if sum != nil {
+				printSummary(cmd.OutOrStdout(), sum, r.Publish != nil)
+			}
+			return err
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func printSummary(w io.Writer, s *ingest.Summary, publishing bool) {
+	fmt.Fprintf(w, "run %s finished in %s\n", s.Run, s.Duration.Round(1e7))
+	fmt.Fprintf(w, "  resolved   %d packages (%d new to this gateway)\n", s.Resolved, s.New)
+	fmt.Fprintf(w, "  fetched    %d tarballs, %s; %d already stored\n", s.Fetched, humanBytes(s.FetchBytes), s.Reused)
+	if publishing {
+		fmt.Fprintf(w, "  published  %d; %d already on the mirror\n", s.Published, s.Present)
+	} else {
+		fmt.Fprintln(w, "  published  nothing: no --npm-mirror given")
+	}
+	if s.Waiting+s.Rejected > 0 {
+		fmt.Fprintf(w, "  held       %d awaiting approval, %d rejected\n", s.Waiting, s.Rejected)
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

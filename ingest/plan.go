@@ -1,0 +1,113 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/manifests"
+	"golang.org/x/sync/errgroup"
+)
+
+// Status says where a planned artifact stands before a sync.
+type Status string
+
+// Plan statuses.
+const (
+	// StatusNew artifacts would be fetched.
+	StatusNew Status = "new"
+	// StatusStored artifacts are in the blob store but not yet published.
+	StatusStored Status = "stored"
+	// StatusMirrored artifacts are already published.
+	StatusMirrored Status = "mirrored"
+	// StatusHeld artifacts wait for approval or were rejected.
+	StatusHeld Status = "held"
+)
+
+// PlanItem is one artifact a sync would handle.
+type PlanItem struct {
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Status      Status `json:"status"`
+	State       string `json:"state,omitempty"`
+	Size        int64  `json:"size"`
+	RequestedBy string `json:"requestedBy"`
+}
+
+// Plan is what a sync of some manifests would bring in.
+type Plan struct {
+	Items []PlanItem `json:"items"`
+	// Counts by status, and the download size of the new artifacts (as the
+	// upstream states it; -1 for an artifact whose size it did not state).
+	Counts   map[Status]int `json:"counts"`
+	NewBytes int64          `json:"newBytes"`
+	Notes    []string       `json:"notes,omitempty"`
+}
+
+// Plan resolves the manifests and compares the result with the store,
+// without fetching a tarball or changing any state. It asks the upstream
+// for the size of each new tarball with a HEAD request.
+func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, error) {
+	r.defaults()
+	resolved, notes, err := r.resolve(ctx, ms)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Counts: map[Status]int{}, Notes: notes}
+	p.Items = make([]PlanItem, len(resolved))
+	var sizes []int
+	for i, res := range resolved {
+		it := PlanItem{Key: state.ArtifactKey(state.EcosystemNPM, res.Name, res.Version), Name: res.Name,
+			Version: res.Version, Status: StatusNew, RequestedBy: res.RequestedBy}
+		a, err := r.DB.Artifact(it.Key)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			it.State, it.Size = string(a.State), a.Size
+			it.Status = planStatus(a)
+		}
+		if it.Status == StatusNew {
+			sizes = append(sizes, i)
+		}
+		p.Items[i] = it
+		p.Counts[it.Status]++
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.Concurrency)
+	r.Progress.Start("size", len(sizes))
+	defer r.Progress.Done()
+	for _, i := range sizes {
+		g.Go(func() error {
+			n, err := r.NPM.TarballSize(gctx, resolved[i].Dist.Tarball)
+			if err != nil {
+				n = -1
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			p.Items[i].Size = n
+			if n > 0 {
+				p.NewBytes += n
+			}
+			r.Progress.Add(1, 0)
+			return nil
+		})
+	}
+	return p, g.Wait()
+}
+
+func planStatus(a *state.Artifact) Status {
+	switch {
+	case state.Reached(a.State, state.StatePublished):
+		return StatusMirrored
+	case a.State == state.StateRejected || a.State == state.StateAwaitingApproval:
+		return StatusHeld
+	case state.Reached(a.State, state.StateFetched):
+		return StatusStored
+	}
+	return StatusNew
+}

@@ -1,0 +1,120 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/npmsemver"
+	"golang.org/x/sync/errgroup"
+)
+
+// publishAll publishes every publishable artifact, then points the
+// mirror's dist-tags of each package it touched at mirrored versions.
+func (r *Runner) publishAll(ctx context.Context, runID string, arts []*state.Artifact, sum *Summary) error {
+	var todo []int
+	for i, a := range arts {
+		if state.Reached(a.State, state.StatePublished) {
+			sum.Present++
+		} else if r.publishable(a) {
+			todo = append(todo, i)
+		}
+	}
+	r.Progress.Start("publish", len(todo))
+	defer r.Progress.Done()
+	var mu sync.Mutex
+	var errs []error
+	touched := map[string]bool{}
+	var g errgroup.Group
+	g.SetLimit(r.Concurrency)
+	for _, i := range todo {
+		g.Go(func() error {
+			a := arts[i]
+			present, err := r.Publish.Publish(ctx, a, r.tarballOpener(a))
+			var next *state.Artifact
+			if err == nil {
+				next, err = r.DB.Transition(a.Key(), state.Change{To: state.StatePublished, Run: runID,
+					Actor: r.Actor, Skipped: state.Between(a.State, state.StatePublished),
+					Evidence: map[string]string{"mirror": r.Publish.Name(), "digest": a.Digest,
+						"tarball":        r.Publish.TarballURL(a.Name, a.Version),
+						"alreadyPresent": fmt.Sprint(present)}})
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			r.Progress.Add(1, a.Size)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: publish to %s: %w", a.Key(), r.Publish.Name(), err))
+				return nil
+			}
+			arts[i] = next
+			touched[a.Name] = true
+			if present {
+				sum.Present++
+			} else {
+				sum.Published++
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	for _, name := range sortedKeys(touched) {
+		if err := r.publishTags(ctx, name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("publish: %d failed; run sync again to retry them:\n%w", len(errs), errors.Join(errs...))
+	}
+	return nil
+}
+
+// publishTags sets the mirror's dist-tags for a package: each upstream tag
+// that points at a mirrored version, and "latest" at the highest mirrored
+// release when upstream's latest is not mirrored.
+func (r *Runner) publishTags(ctx context.Context, name string) error {
+	pub, err := r.DB.Artifacts(func(a *state.Artifact) bool {
+		return a.Ecosystem == state.EcosystemNPM && a.Name == name && state.Reached(a.State, state.StatePublished)
+	})
+	if err != nil {
+		return err
+	}
+	// A tag can sit on more than one stored artifact when upstream moved it
+	// between runs; the highest version carrying it wins.
+	tags := map[string]string{}
+	tagged := map[string]npmsemver.Version{}
+	latestRelease := ""
+	var latestVersion npmsemver.Version
+	for _, a := range pub {
+		v, err := npmsemver.ParseVersion(a.Version)
+		if err != nil {
+			continue
+		}
+		for _, t := range a.Tags {
+			if cur, ok := tagged[t]; !ok || v.GreaterThan(cur) {
+				tags[t], tagged[t] = a.Version, v
+			}
+		}
+		if !v.IsPreRelease() && (latestRelease == "" || v.GreaterThan(latestVersion)) {
+			latestVersion, latestRelease = v, a.Version
+		}
+	}
+	if _, ok := tags["latest"]; !ok && latestRelease != "" {
+		tags["latest"] = latestRelease
+	}
+	if err := r.Publish.SetTags(ctx, name, tags); err != nil {
+		return fmt.Errorf("%s: set dist-tags on %s: %w", name, r.Publish.Name(), err)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,216 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/ingest/blobs"
+	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/manifests"
+	"golang.org/x/sync/errgroup"
+)
+
+// Runner syncs manifests. Scan, Evaluate, Sign and Publisher may be nil:
+// a nil stage is recorded as skipped, and without a Publisher the run ends
+// with every artifact stored and ready to publish.
+type Runner struct {
+	DB    *state.DB
+	Blobs *blobs.Store
+	NPM   *npm.Registry
+
+	Scan     Stage
+	Evaluate Stage
+	Sign     Stage
+	Publish  Publisher
+
+	// Concurrency bounds parallel downloads and uploads (default 8).
+	Concurrency int
+	// Actor is the identity recorded in the ledger (default "sluice").
+	Actor    string
+	Log      *slog.Logger
+	Progress Progress
+}
+
+// Summary counts what a sync did.
+type Summary struct {
+	Run        string
+	Resolved   int
+	New        int
+	Fetched    int
+	FetchBytes int64
+	Reused     int
+	Published  int
+	Present    int
+	Rejected   int
+	Waiting    int
+	Notes      []string
+	Duration   time.Duration
+}
+
+func (r *Runner) defaults() {
+	if r.Concurrency <= 0 {
+		r.Concurrency = 8
+	}
+	if r.Actor == "" {
+		r.Actor = "sluice"
+	}
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	if r.Progress == nil {
+		r.Progress = nopProgress{}
+	}
+}
+
+// Sync resolves, fetches, checks, stores, passes through the stages and
+// publishes everything the manifests ask for. It keeps going past a
+// failing artifact and returns every failure at the end; what succeeded
+// stays recorded, so the next Sync continues from there.
+func (r *Runner) Sync(ctx context.Context, ms []*manifests.Manifest) (*Summary, error) {
+	r.defaults()
+	start := time.Now()
+	run, err := r.DB.StartRun(manifestPaths(ms), r.Actor)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{Run: run.ID}
+	err = r.sync(ctx, run.ID, ms, sum)
+	sum.Duration = time.Since(start)
+	run.Counts = map[string]int64{"resolved": int64(sum.Resolved), "new": int64(sum.New),
+		"fetched": int64(sum.Fetched), "fetchedBytes": sum.FetchBytes, "published": int64(sum.Published)}
+	if ferr := r.DB.FinishRun(run, err); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
+	return sum, err
+}
+
+func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifest, sum *Summary) error {
+	resolved, notes, err := r.resolve(ctx, ms)
+	sum.Notes = notes
+	if err != nil {
+		return err
+	}
+	sum.Resolved = len(resolved)
+	arts, err := r.record(runID, resolved, sum)
+	if err != nil {
+		return err
+	}
+	fetchErr := r.fetchAll(ctx, runID, arts, sum)
+	stageErr := r.stageAll(ctx, runID, arts, sum)
+	var pubErr error
+	if r.Publish != nil {
+		pubErr = r.publishAll(ctx, runID, arts, sum)
+	}
+	return errors.Join(fetchErr, stageErr, pubErr)
+}
+
+// resolve resolves every manifest's npm requests, one manifest at a time
+// because each has its own dependency options.
+func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.Resolved, []string, error) {
+	var out []*npm.Resolved
+	var notes []string
+	var errs []error
+	seen := map[string]bool{}
+	r.Progress.Start("resolve", -1)
+	defer r.Progress.Done()
+	for _, m := range ms {
+		reqs, n, err := npmRequests(m)
+		notes = append(notes, n...)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(reqs) == 0 {
+			continue
+		}
+		if r.NPM == nil {
+			errs = append(errs, fmt.Errorf("%s: asks for npm packages but no npm upstream is configured", m.Path))
+			continue
+		}
+		deps := m.Spec.NPM.Dependencies
+		res, err := npm.NewResolver(r.NPM, npm.Options{Optional: deps.Optional, Peer: deps.Peer,
+			Concurrency: r.Concurrency, OnResolved: func(int) { r.Progress.Add(1, 0) }}).Resolve(ctx, reqs)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		notes = append(notes, res.Warnings...)
+		for _, p := range res.Packages {
+			if !seen[p.Key()] {
+				seen[p.Key()] = true
+				out = append(out, p)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, notes, fmt.Errorf("resolve: nothing was fetched:\n%w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out, notes, nil
+}
+
+// record creates each resolved version as an artifact, or finds it from an
+// earlier run, and moves new ones to resolved.
+func (r *Runner) record(runID string, resolved []*npm.Resolved, sum *Summary) ([]*state.Artifact, error) {
+	arts := make([]*state.Artifact, 0, len(resolved))
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(r.Concurrency)
+	for _, p := range resolved {
+		g.Go(func() error {
+			a, isNew, err := r.recordOne(runID, p)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			arts = append(arts, a)
+			if isNew {
+				sum.New++
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sort.Slice(arts, func(i, j int) bool { return arts[i].Key() < arts[j].Key() })
+	return arts, nil
+}
+
+func (r *Runner) recordOne(runID string, p *npm.Resolved) (*state.Artifact, bool, error) {
+	a := &state.Artifact{Ecosystem: state.EcosystemNPM, Name: p.Name, Version: p.Version,
+		RequestedBy: p.RequestedBy, Manifests: []string{p.Manifest}}
+	stored, created, err := r.DB.Create(a, runID, r.Actor)
+	if err != nil || stored.State != state.StateRequested {
+		return stored, created, err
+	}
+	integrity := p.Dist.Integrity
+	stored, err = r.DB.Transition(a.Key(), state.Change{To: state.StateResolved, Run: runID, Actor: r.Actor,
+		Evidence: map[string]string{"tarball": p.Dist.Tarball, "integrity": integrity,
+			"shasum": p.Dist.Shasum, "lockfileIntegrity": p.LockIntegrity},
+		Update: func(a *state.Artifact) {
+			a.TarballURL, a.Integrity, a.Shasum, a.Tags = p.Dist.Tarball, integrity, p.Dist.Shasum, p.Tags
+			a.LockIntegrity = p.LockIntegrity
+		}})
+	return stored, created, err
+}
+
+func manifestPaths(ms []*manifests.Manifest) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Path
+	}
+	return out
+}
+
+// tarballOpener returns a function that opens an artifact's stored tarball.
+func (r *Runner) tarballOpener(a *state.Artifact) func() (*os.File, error) {
+	return func() (*os.File, error) { return r.Blobs.Open(a.Digest) }
+}

@@ -1,0 +1,52 @@
+// Package ingest runs a sync: it resolves what manifests ask for to exact
+// artifacts (npm: the full dependency closure), fetches them with retries,
+// checks their integrity, keeps their bytes in the content-addressed blob
+// store, passes them through the scan, evaluation and signing stages, and
+// hands them to a mirror's Publisher. Every move of every artifact is a
+// transition in the state store with its ledger entry, so a run that is
+// killed or fails continues from where each artifact stopped. It knows no
+// mirror's API.
+package ingest
+
+import (
+	"context"
+	"os"
+
+	"github.com/sluice-dev/sluice/ingest/state"
+)
+
+// Outcome is what a stage decided about one artifact.
+type Outcome struct {
+	// To is the state the artifact moves to: the stage's target on
+	// success, or another state the machine allows (an evaluation may end
+	// in awaiting-approval or rejected).
+	To state.State
+	// Evidence goes into the ledger entry of the move.
+	Evidence map[string]string
+}
+
+// Stage is one step between fetched and published: scanning, evaluation
+// with approval, or signing. The scanners, approvals and signing code
+// provide the implementations; a Runner with no stage in a slot records
+// that slot's states as skipped on the artifact's next transition.
+type Stage interface {
+	// Name identifies the stage in logs and errors.
+	Name() string
+	// Process examines one artifact whose tarball the blob store holds.
+	Process(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (Outcome, error)
+}
+
+// Publisher makes artifacts available on an internal mirror.
+type Publisher interface {
+	// Name identifies the mirror in logs and the ledger.
+	Name() string
+	// Publish uploads the artifact's original tarball unless the mirror
+	// already has that version; present reports that it had. An existing
+	// version whose integrity differs is an error.
+	Publish(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (present bool, err error)
+	// SetTags points the mirror's dist-tags of a package at versions it
+	// holds.
+	SetTags(ctx context.Context, name string, tags map[string]string) error
+	// TarballURL returns where the mirror serves an artifact's tarball.
+	TarballURL(name, version string) string
+}

@@ -1,0 +1,218 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrNotFound is returned when no artifact or run has the requested key.
+var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned by Open when another process holds the database.
+var ErrLocked = errors.New("state database is in use by another sluice process")
+
+var (
+	bucketArtifacts = []byte("artifacts")
+	bucketRuns      = []byte("runs")
+	bucketLedger    = []byte("ledger")
+	bucketMeta      = []byte("meta")
+	keyLedgerHead   = []byte("ledger-head")
+)
+
+// DB is the bbolt-backed state store. It is safe for concurrent use; bbolt
+// allows one process per file, so a second sluice on the same data
+// directory waits up to a second and then fails with ErrLocked.
+type DB struct {
+	bolt *bolt.DB
+	now  func() time.Time
+}
+
+// Open opens or creates the state database at path.
+func Open(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open state database %s: %w", path, err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketArtifacts, bucketRuns, bucketLedger, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("initialise state database %s: %w", path, err)
+	}
+	return &DB{bolt: b, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close releases the database file.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.bolt.Path() }
+
+// Change describes one state transition and the evidence that goes with it
+// into the ledger.
+type Change struct {
+	To      State
+	Run     string
+	Actor   string
+	Skipped []State
+	// Evidence is stored verbatim in the ledger entry: digests, URLs,
+	// reasons.
+	Evidence map[string]string
+	// Update, when set, edits the artifact in the same transaction, for
+	// example to record the digest a fetch produced.
+	Update func(*Artifact)
+}
+
+// Create stores a new artifact in state requested and writes its ledger
+// entry. If the artifact already exists it is returned unchanged and
+// created is false.
+func (db *DB) Create(a *Artifact, run, actor string) (stored *Artifact, created bool, err error) {
+	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+		created = false
+		b := tx.Bucket(bucketArtifacts)
+		if v := b.Get([]byte(a.Key())); v != nil {
+			stored = new(Artifact)
+			return json.Unmarshal(v, stored)
+		}
+		now := db.now()
+		c := *a
+		c.State, c.Created, c.Updated = StateRequested, now, now
+		if err := putJSON(b, c.Key(), &c); err != nil {
+			return err
+		}
+		ev := map[string]string{"requestedBy": c.RequestedBy}
+		if err := appendEntry(tx, now, Entry{Type: EntryTransition, Subject: c.Key(),
+			To: StateRequested, Run: run, Actor: actor, Evidence: ev}); err != nil {
+			return err
+		}
+		stored, created = &c, true
+		return nil
+	})
+	return stored, created, err
+}
+
+// Transition moves the artifact with the given key to ch.To, applies
+// ch.Update and appends the ledger entry, all in one transaction.
+func (db *DB) Transition(key string, ch Change) (*Artifact, error) {
+	var out *Artifact
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketArtifacts)
+		v := b.Get([]byte(key))
+		if v == nil {
+			return fmt.Errorf("artifact %s: %w", key, ErrNotFound)
+		}
+		a := new(Artifact)
+		if err := json.Unmarshal(v, a); err != nil {
+			return fmt.Errorf("artifact %s: decode: %w", key, err)
+		}
+		if err := CheckTransition(a.State, ch.To, ch.Skipped); err != nil {
+			return fmt.Errorf("artifact %s: %w", key, err)
+		}
+		now := db.now()
+		from := a.State
+		if ch.Update != nil {
+			ch.Update(a)
+		}
+		a.State, a.Updated = ch.To, now
+		a.Skipped = append(a.Skipped, ch.Skipped...)
+		if err := putJSON(b, key, a); err != nil {
+			return err
+		}
+		out = a
+		return appendEntry(tx, now, Entry{Type: EntryTransition, Subject: key, From: from,
+			To: ch.To, Skipped: ch.Skipped, Run: ch.Run, Actor: ch.Actor, Evidence: ch.Evidence})
+	})
+	return out, err
+}
+
+// Update edits an artifact's stored fields without moving its state, and
+// records the edit as a ledger entry of type typ.
+func (db *DB) Update(key, typ, run string, evidence map[string]string, edit func(*Artifact)) error {
+	return db.bolt.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketArtifacts)
+		v := b.Get([]byte(key))
+		if v == nil {
+			return fmt.Errorf("artifact %s: %w", key, ErrNotFound)
+		}
+		a := new(Artifact)
+		if err := json.Unmarshal(v, a); err != nil {
+			return fmt.Errorf("artifact %s: decode: %w", key, err)
+		}
+		now := db.now()
+		edit(a)
+		a.Updated = now
+		if err := putJSON(b, key, a); err != nil {
+			return err
+		}
+		return appendEntry(tx, now, Entry{Type: typ, Subject: key, Run: run, Evidence: evidence})
+	})
+}
+
+// Record appends a ledger entry that moves no artifact: a run starting, a
+// fetch that failed its integrity check, an export.
+func (db *DB) Record(e Entry) error {
+	return db.bolt.Batch(func(tx *bolt.Tx) error {
+		return appendEntry(tx, db.now(), e)
+	})
+}
+
+// Artifact returns the artifact stored under key, or ErrNotFound.
+func (db *DB) Artifact(key string) (*Artifact, error) {
+	var a *Artifact
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketArtifacts).Get([]byte(key))
+		if v == nil {
+			return fmt.Errorf("artifact %s: %w", key, ErrNotFound)
+		}
+		a = new(Artifact)
+		return json.Unmarshal(v, a)
+	})
+	return a, err
+}
+
+// Artifacts returns every stored artifact for which keep returns true (all
+// of them when keep is nil), sorted by key.
+func (db *DB) Artifacts(keep func(*Artifact) bool) ([]*Artifact, error) {
+	var out []*Artifact
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketArtifacts).ForEach(func(k, v []byte) error {
+			a := new(Artifact)
+			if err := json.Unmarshal(v, a); err != nil {
+				return fmt.Errorf("artifact %s: decode: %w", k, err)
+			}
+			if keep == nil || keep(a) {
+				out = append(out, a)
+			}
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out, err
+}
+
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	return b.Put([]byte(key), data)
+}

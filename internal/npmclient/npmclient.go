@@ -1,0 +1,185 @@
+// Package npmclient runs the real npm client in tests, cut off from every
+// host but loopback, so that a test proves an install works from a mirror
+// alone. npm gets a fresh user config, global config, cache and HOME, and
+// its proxy is a loopback listener that records and closes every
+// connection: with noproxy set to 127.0.0.1 and localhost, a request to any
+// other host reaches only that listener and fails.
+package npmclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ErrEgress is returned, wrapped, when npm tried to reach a host other than
+// loopback, even if npm itself succeeded.
+var ErrEgress = errors.New("npm tried to reach a non-loopback host")
+
+// Option configures a run of npm.
+type Option func(*settings)
+
+type settings struct {
+	npm     string
+	timeout time.Duration
+	config  [][2]string
+	err     error
+}
+
+// WithConfig adds key=value to the user config npm reads, after the
+// isolating settings, so it can override them (for example
+// WithConfig("fetch-retries", "2")).
+func WithConfig(key, value string) Option {
+	return func(s *settings) { s.config = append(s.config, [2]string{key, value}) }
+}
+
+// WithAuthToken makes npm send "Authorization: Bearer <token>" to the
+// registry at registryURL.
+func WithAuthToken(registryURL, token string) Option {
+	return func(s *settings) {
+		u, err := url.Parse(registryURL)
+		if err != nil || u.Host == "" {
+			s.err = fmt.Errorf("auth token for %q: invalid registry URL", registryURL)
+			return
+		}
+		key := "//" + u.Host + strings.TrimSuffix(u.Path, "/") + "/:_authToken"
+		s.config = append(s.config, [2]string{key, token})
+	}
+}
+
+// WithNpm sets the npm executable. The default is npm on PATH.
+func WithNpm(path string) Option {
+	return func(s *settings) { s.npm = path }
+}
+
+// WithTimeout sets how long npm may run before it is killed. The default
+// is 5 minutes.
+func WithTimeout(d time.Duration) Option {
+	return func(s *settings) { s.timeout = d }
+}
+
+// CI runs `npm ci` in projectDir against registryURL and returns npm's
+// combined output. Besides the isolation described in the package doc it
+// turns off scripts, audit, fund and the update notifier, sets
+// fetch-retries to 0 so that failures show at once, and sets
+// replace-registry-host to never, so npm fetches each tarball from the
+// lockfile's resolved URL as written and never silently swaps in
+// registryURL. The error wraps ErrEgress when npm tried to reach another
+// host, and otherwise reports npm's exit status.
+func CI(t testing.TB, projectDir, registryURL string, opts ...Option) (string, error) {
+	t.Helper()
+	return Run(t, projectDir, registryURL, []string{"ci"}, opts...)
+}
+
+// Run runs npm with args in projectDir under the same isolation as CI.
+func Run(t testing.TB, projectDir, registryURL string, args []string, opts ...Option) (string, error) {
+	t.Helper()
+	s := settings{npm: "npm", timeout: 5 * time.Minute}
+	for _, opt := range opts {
+		opt(&s)
+	}
+	if s.err != nil {
+		t.Fatalf("npmclient: %v", s.err)
+	}
+	npm, err := exec.LookPath(s.npm)
+	if err != nil {
+		t.Fatalf("npm not found (%v): install Node.js 20 or later with npm", err)
+	}
+
+	tripwire, err := newTripwire()
+	if err != nil {
+		t.Fatalf("npmclient: %v", err)
+	}
+	defer tripwire.close()
+
+	home := t.TempDir()
+	userconfig, err := writeUserconfig(home, tripwire.addr(), s.config)
+	if err != nil {
+		t.Fatalf("npmclient: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	cmdArgs := append(append([]string{}, args...), "--registry", strings.TrimSuffix(registryURL, "/")+"/")
+	cmd := exec.CommandContext(ctx, npm, cmdArgs...)
+	cmd.Dir = projectDir
+	cmd.Env = isolatedEnv(home, userconfig, tripwire.addr())
+	cmd.WaitDelay = 10 * time.Second
+	output, runErr := cmd.CombinedOutput()
+
+	command := "npm " + strings.Join(args, " ")
+	if hosts := tripwire.hosts(); len(hosts) > 0 {
+		return string(output), fmt.Errorf("%s in %s: %w: %s", command, projectDir, ErrEgress,
+			strings.Join(hosts, ", "))
+	}
+	if ctx.Err() != nil {
+		return string(output), fmt.Errorf("%s in %s: timed out after %s", command, projectDir, s.timeout)
+	}
+	if runErr != nil {
+		return string(output), fmt.Errorf("%s in %s failed: %w", command, projectDir, runErr)
+	}
+	return string(output), nil
+}
+
+// writeUserconfig writes the npmrc that npm reads as its user config.
+func writeUserconfig(home, proxy string, extra [][2]string) (string, error) {
+	lines := []string{
+		"cache=" + filepath.Join(home, "cache"),
+		"logs-dir=" + filepath.Join(home, "logs"),
+		"ignore-scripts=true",
+		"audit=false",
+		"fund=false",
+		"update-notifier=false",
+		"progress=false",
+		"color=false",
+		"loglevel=http",
+		"fetch-retries=0",
+		"replace-registry-host=never",
+		"proxy=http://" + proxy,
+		"https-proxy=http://" + proxy,
+		"noproxy=127.0.0.1,localhost",
+	}
+	for _, kv := range extra {
+		lines = append(lines, kv[0]+"="+kv[1])
+	}
+	path := filepath.Join(home, "npmrc")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write npm user config: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "globalnpmrc"), nil, 0o600); err != nil {
+		return "", fmt.Errorf("write npm global config: %w", err)
+	}
+	return path, nil
+}
+
+// isolatedEnv returns the environment without any npm or proxy setting of
+// the calling process, plus the isolating ones.
+func isolatedEnv(home, userconfig, proxy string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		key, _, _ := strings.Cut(kv, "=")
+		lower := strings.ToLower(key)
+		if strings.HasPrefix(lower, "npm_config_") || lower == "home" ||
+			lower == "http_proxy" || lower == "https_proxy" || lower == "no_proxy" ||
+			lower == "all_proxy" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"HOME="+home,
+		"npm_config_userconfig="+userconfig,
+		"npm_config_globalconfig="+filepath.Join(home, "globalnpmrc"),
+		"npm_config_cache="+filepath.Join(home, "cache"),
+		"npm_config_proxy=http://"+proxy,
+		"npm_config_https_proxy=http://"+proxy,
+		"npm_config_noproxy=127.0.0.1,localhost",
+	)
+}

@@ -1,0 +1,19 @@
+// Package manifests reads and validates Sluice manifests: the YAML files, kept
+// in Git, that say which artifacts may enter the air gap and who answers for
+// them.
+//
+// Parse and Load walk the yaml.v3 node tree instead of decoding into structs,
+// so every problem carries the file, line, column and field path, and
+// validation reports all problems of a file at once as errors.Join of *Error.
+// A file holds exactly one manifest: a second YAML document is an error.
+//
+// The package reads files and does nothing else: it resolves lockfile paths
+// and checks that they exist, but parsing lockfiles belongs to the lockfile
+// subpackage and fetching to the ingest stage.
+//
+// The JSON Schema in schema/manifest.v1.schema.json is generated from the
+// types in this package by `go generate ./manifests`; editors and CI can
+// validate manifests with it before Sluice sees them.
+package manifests
+
+//go:generate go run ./internal/schemagen -o schema/manifest.v1.schema.json

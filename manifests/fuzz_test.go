@@ -1,0 +1,74 @@
+package manifests
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func FuzzParseManifest(f *testing.F) {
+	files, err := filepath.Glob("testdata/valid/*.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(npmSpec("    packages: [lodash@^^1, {name: Foo, latest: 0}]\n")))
+	f.Add([]byte(npmSpec("    packages:\n      - &a {name: x}\n      - *a\n")))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte(header + "spec: &s {npm: {packages: [a], lockfiles: *s}}\n"))
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse("f.yaml", data)
+		if err != nil {
+			if m != nil {
+				t.Errorf("Parse returned a manifest along with %v", err)
+			}
+			checkFuzzErrors(t, err)
+			return
+		}
+		if m.APIVersion != APIVersionV1 || m.Kind != KindManifest {
+			t.Errorf("accepted apiVersion %q kind %q", m.APIVersion, m.Kind)
+		}
+		if !manifestName.MatchString(m.Metadata.Name) || m.Metadata.Owner == "" {
+			t.Errorf("accepted metadata %+v", m.Metadata)
+		}
+		npm := m.Spec.NPM
+		if npm == nil || len(npm.Packages)+len(npm.Lockfiles) == 0 {
+			t.Fatalf("accepted a spec with nothing to ingest")
+		}
+		for _, p := range npm.Packages {
+			if problem := checkPackageName(p.Name); problem != "" {
+				t.Errorf("accepted package name %q: %s", p.Name, problem)
+			}
+			if ClassifyVersion(p.Version) == VersionInvalid {
+				t.Errorf("accepted version %q of %s", p.Version, p.Name)
+			}
+		}
+		for _, lf := range npm.Lockfiles {
+			if !filepath.IsAbs(lf.Path) {
+				t.Errorf("lockfile path %q is not absolute", lf.Path)
+			}
+		}
+	})
+}
+
+// checkFuzzErrors checks that every problem is an *Error naming the file.
+func checkFuzzErrors(t *testing.T, err error) {
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		var pe *Error
+		if !errors.As(e, &pe) || pe.File != "f.yaml" || pe.Message == "" {
+			t.Errorf("problem %q is not an *Error naming f.yaml", e)
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package lockfile
+
+import (
+	"bytes"
+	"net/url"
+	"os"
+	"testing"
+)
+
+// fuzzRewrite checks the properties every parsed lockfile must have: the
+// identity rewrite returns the input, and a rewritten lockfile parses
+// again with the new URLs and is stable under a second rewrite.
+func fuzzRewrite(t *testing.T, file string, data []byte) {
+	lf, err := Parse(file, data)
+	if err != nil {
+		return
+	}
+	same, err := Rewrite(lf, data, identity)
+	if err != nil {
+		t.Fatalf("identity rewrite: %v", err)
+	}
+	if !bytes.Equal(same, data) {
+		t.Fatalf("identity rewrite changed the bytes:\n%q\n%q", data, same)
+	}
+
+	mirror := func(e Entry) (string, bool) {
+		return "http://127.0.0.1:4873/" + url.PathEscape(e.Name) + "/-/x.tgz", true
+	}
+	out, err := Rewrite(lf, data, mirror)
+	if err != nil {
+		t.Fatalf("rewrite: %v", err)
+	}
+	again, err := Parse(file, out)
+	if err != nil {
+		t.Fatalf("parse rewritten lockfile: %v\n%q", err, out)
+	}
+	if len(again.Entries) != len(lf.Entries) {
+		t.Fatalf("rewritten lockfile has %d entries, want %d", len(again.Entries), len(lf.Entries))
+	}
+	for i, e := range lf.Entries {
+		if e.Resolved == "" {
+			continue
+		}
+		if want, _ := mirror(e); again.Entries[i].Resolved != want {
+			t.Errorf("entry %d resolved = %q, want %q", i, again.Entries[i].Resolved, want)
+		}
+	}
+	twice, err := Rewrite(again, out, mirror)
+	if err != nil || !bytes.Equal(twice, out) {
+		t.Errorf("second rewrite changed the bytes (error %v)", err)
+	}
+}
+
+func addFixtures(f *testing.F, files ...string) {
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+func FuzzParsePackageLock(f *testing.F) {
+	addFixtures(f, "testdata/npm-v1/package-lock.json", "testdata/npm-v2/package-lock.json",
+		"testdata/npm-v3/package-lock.json")
+	f.Add([]byte(`{"lockfileVersion":2,"packages":{"node_modules/a":{"resolved":"x\"y"}},` +
+		`"dependencies":{"a":{"resolved":"\u0041"},"b":{"version":"npm:c@1"}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRewrite(t, "package-lock.json", data)
+	})
+}
+
+func FuzzParseYarnLock(f *testing.F) {
+	addFixtures(f, "testdata/yarn-v1/yarn.lock")
+	f.Add([]byte("a@1, \"b@npm:c@2\":\n  version 1\n  resolved https://r/a#1\n  dependencies:\n" +
+		"    x \"1\"\n"))
+	f.Add([]byte("\"g@github:u/r\":\r\n  resolved \"git+https://h/u/r.git#c\"\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRewrite(t, "yarn.lock", data)
+	})
+}

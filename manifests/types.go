@@ -1,0 +1,103 @@
+package manifests
+
+// Values of the apiVersion and kind fields that this package accepts.
+const (
+	APIVersionV1 = "sluice.dev/v1"
+	KindManifest = "Manifest"
+)
+
+// Manifest is one request for artifacts to enter the air gap.
+//
+// Field comments in this file become descriptions in the generated JSON
+// Schema, so they are written for the people who edit manifests.
+type Manifest struct {
+	// Schema version of the manifest. Only sluice.dev/v1 is supported.
+	APIVersion string `json:"apiVersion" jsonschema:"required,enum=sluice.dev/v1"`
+	// Kind of document. Must be Manifest.
+	Kind string `json:"kind" jsonschema:"required,enum=Manifest"`
+	// Who requests the artifacts and for what kind of system.
+	Metadata Metadata `json:"metadata" jsonschema:"required"`
+	// What may enter the air gap.
+	Spec Spec `json:"spec" jsonschema:"required"`
+
+	// Path is the file the manifest was read from. It is not part of the YAML.
+	Path string `json:"-"`
+
+	namePos Position // where metadata.name is, for duplicate names across files
+}
+
+// Metadata names a manifest and the team answerable for what it brings in.
+type Metadata struct {
+	// Name of the manifest: lowercase letters, digits and '-', starting and
+	// ending with a letter or digit, at most 63 characters.
+	Name string `json:"name" jsonschema:"required,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$,maxLength=63"`
+	// Team answerable for what this manifest brings into the air gap.
+	Owner string `json:"owner" jsonschema:"required,minLength=1"`
+	// Data class of the requesting team's system, for example internal,
+	// externally-exposed or personal-credit-data. Approval rules match on it.
+	DataClass string `json:"dataClass" jsonschema:"required,minLength=1"`
+	// Free-form string labels, for example a cost center.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Spec lists the artifacts per ecosystem.
+type Spec struct {
+	// npm packages to bring in, with their transitive dependencies.
+	NPM *NPMSpec `json:"npm,omitempty"`
+}
+
+// NPMSpec lists npm packages by name and version spec, and lockfiles whose
+// packages are all requested.
+type NPMSpec struct {
+	// Which kinds of dependencies the transitive closure follows.
+	Dependencies DependencyOptions `json:"dependencies"`
+	// Packages to bring in, each as "name@spec" or as an object.
+	Packages []NPMPackage `json:"packages,omitempty" jsonschema:"minItems=1"`
+	// package-lock.json or yarn.lock files whose packages are brought in
+	// exactly as locked.
+	Lockfiles []NPMLockfile `json:"lockfiles,omitempty" jsonschema:"minItems=1"`
+}
+
+// DependencyOptions selects the dependency kinds that the transitive closure
+// follows besides regular dependencies. Both default to true when absent.
+type DependencyOptions struct {
+	// Follow optionalDependencies, which keeps platform-specific packages
+	// such as fsevents.
+	Optional bool `json:"optional" jsonschema:"default=true"`
+	// Follow peerDependencies.
+	Peer bool `json:"peer" jsonschema:"default=true"`
+}
+
+// NPMPackage is one requested npm package.
+type NPMPackage struct {
+	// Package name, for example lodash or @backstage/core-app-api.
+	Name string `json:"name" jsonschema:"required,minLength=1,maxLength=214"`
+	// Exact version, npm semver range (such as ^1.15.0) or dist-tag. Defaults
+	// to latest, or to * when latest is set.
+	Version string `json:"version,omitempty" jsonschema:"minLength=1"`
+	// Number of newest versions to bring in among those that version allows.
+	Latest int `json:"latest,omitempty" jsonschema:"minimum=1"`
+	// Let ranges match prerelease versions, like npm's includePrerelease.
+	Prerelease bool `json:"prerelease,omitempty"`
+
+	// Pos is where the entry starts in the manifest.
+	Pos Position `json:"-"`
+}
+
+// NPMLockfile is a lockfile whose locked packages are all requested.
+type NPMLockfile struct {
+	// Path of a package-lock.json, npm-shrinkwrap.json or yarn.lock file,
+	// relative to the folder of the manifest.
+	Path string `json:"path" jsonschema:"required,minLength=1,pattern=^[^/\\\\]"`
+
+	// Pos is where the path value is in the manifest.
+	Pos Position `json:"-"`
+}
+
+// Position is a place in a manifest file. Line and Column are 1-based; zero
+// means unknown.
+type Position struct {
+	File   string
+	Line   int
+	Column int
+}

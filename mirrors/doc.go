@@ -1,0 +1,7 @@
+// Package mirrors holds what Sluice does on the internal side: publishers
+// that put approved artifacts on internal mirrors (subpackage npm for
+// Verdaccio and Nexus npm repositories), and pinning, which points
+// lockfiles at those mirrors (subpackage pin). A publisher never decides
+// whether an artifact may be published; the ingest run only hands it
+// artifacts that passed every configured stage.
+package mirrors

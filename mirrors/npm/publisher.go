@@ -1,0 +1,276 @@
+// Package npm publishes npm packages to an internal registry that speaks
+// the npm publish protocol: Verdaccio, and Nexus Repository's hosted npm
+// repositories, which accept the same requests. The tarball published is
+// the upstream's original, byte for byte, so its sha512 integrity and sha1
+// shasum on the mirror equal upstream's and lockfiles keep their integrity
+// fields. Only Verdaccio is exercised by the tests.
+package npm
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/sluice-dev/sluice/ingest/fetch"
+	"github.com/sluice-dev/sluice/ingest/state"
+)
+
+// ErrConflict is returned when the mirror already holds a version of a
+// package with other bytes than the artifact Sluice would publish.
+var ErrConflict = errors.New("mirror holds different bytes for this version")
+
+// Auth is how the publisher authenticates: a token, or a user and
+// password that it exchanges for a token with the registry's login
+// endpoint (npm's "adduser" protocol).
+type Auth struct {
+	Token    string
+	Username string
+	Password string
+}
+
+// Publisher publishes to one npm registry.
+type Publisher struct {
+	base   *url.URL
+	auth   Auth
+	client *fetch.Client
+
+	loginOnce sync.Once
+	loginErr  error
+	token     string
+
+	locks sync.Map // package name -> *sync.Mutex
+}
+
+// New returns a publisher for the registry at base.
+func New(base string, auth Auth, client *fetch.Client) (*Publisher, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid npm mirror URL %q: use the registry's http or https URL", base)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	if auth.Token == "" && (auth.Username == "") != (auth.Password == "") {
+		return nil, errors.New("npm mirror credentials: give both a user name and a password, or a token")
+	}
+	return &Publisher{base: u, auth: auth, client: client, token: auth.Token}, nil
+}
+
+// Name identifies the mirror.
+func (p *Publisher) Name() string { return "npm " + p.base.String() }
+
+// URL returns the mirror's base URL, ending in a slash.
+func (p *Publisher) URL() string { return p.base.String() }
+
+// TarballURL returns the URL the mirror serves a version's tarball at,
+// following the npm registry layout "<name>/-/<unscoped name>-<version>.tgz".
+func (p *Publisher) TarballURL(name, version string) string {
+	return p.base.String() + name + "/-/" + path.Base(name) + "-" + version + ".tgz"
+}
+
+func escapeName(name string) string { return strings.Replace(name, "/", "%2f", 1) }
+
+func (p *Publisher) lock(name string) func() {
+	m, _ := p.locks.LoadOrStore(name, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+func (p *Publisher) header(ctx context.Context) (http.Header, error) {
+	h := http.Header{"Accept": {"application/json"}}
+	if p.auth.Username != "" && p.token == "" {
+		p.loginOnce.Do(func() { p.loginErr = p.login(ctx) })
+		if p.loginErr != nil {
+			return nil, p.loginErr
+		}
+	}
+	if p.token != "" {
+		h.Set("Authorization", "Bearer "+p.token)
+	}
+	return h, nil
+}
+
+// login exchanges the user name and password for a token.
+func (p *Publisher) login(ctx context.Context) error {
+	body, _ := json.Marshal(map[string]any{"_id": "org.couchdb.user:" + p.auth.Username,
+		"name": p.auth.Username, "password": p.auth.Password, "type": "user", "roles": []string{}})
+	u := p.base.String() + "-/user/org.couchdb.user:" + url.PathEscape(p.auth.Username)
+	resp, err := p.client.Do(ctx, http.MethodPut, u, http.Header{"Content-Type": {"application/json"}}, body)
+	if err != nil {
+		return fmt.Errorf("log in to %s as %s: %w", p.base, p.auth.Username, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		return fmt.Errorf("log in to %s as %s: the registry returned no token", p.base, p.auth.Username)
+	}
+	p.token = out.Token
+	return nil
+}
+
+// packument is the part of the mirror's package document the publisher reads.
+type packument struct {
+	DistTags map[string]string `json:"dist-tags"`
+	Versions map[string]struct {
+		Dist struct {
+			Integrity string `json:"integrity"`
+			Shasum    string `json:"shasum"`
+		} `json:"dist"`
+	} `json:"versions"`
+}
+
+// fetchPackument returns the mirror's document for a package, or nil when
+// the mirror does not have the package.
+func (p *Publisher) fetchPackument(ctx context.Context, name string) (*packument, error) {
+	h, err := p.header(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.client.Get(ctx, p.base.String()+escapeName(name), h)
+	var se *fetch.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	doc := new(packument)
+	if err := json.NewDecoder(resp.Body).Decode(doc); err != nil {
+		return nil, fmt.Errorf("invalid package document for %s from %s: %w", name, p.base, err)
+	}
+	return doc, nil
+}
+
+// present reports whether the mirror holds the artifact's version, and
+// fails with ErrConflict when it holds other bytes under that version.
+func (p *Publisher) present(ctx context.Context, a *state.Artifact) (bool, error) {
+	doc, err := p.fetchPackument(ctx, a.Name)
+	if err != nil || doc == nil {
+		return false, err
+	}
+	v, ok := doc.Versions[a.Version]
+	if !ok {
+		return false, nil
+	}
+	if v.Dist.Integrity != a.Integrity && v.Dist.Shasum != a.Shasum {
+		return true, fmt.Errorf("%w: %s@%s has integrity %s there, upstream's is %s; "+
+			"remove the version from the mirror or investigate how it got there",
+			ErrConflict, a.Name, a.Version, v.Dist.Integrity, a.Integrity)
+	}
+	return true, nil
+}
+
+// Publish uploads the artifact's tarball with the package.json it
+// contains, unless the mirror already has the version.
+func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (bool, error) {
+	unlock := p.lock(a.Name)
+	defer unlock()
+	if ok, err := p.present(ctx, a); ok || err != nil {
+		return ok, err
+	}
+	f, err := tarball()
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return false, fmt.Errorf("read stored tarball: %w", err)
+	}
+	body, err := p.publishBody(a, data)
+	if err != nil {
+		return false, err
+	}
+	h, err := p.header(ctx)
+	if err != nil {
+		return false, err
+	}
+	h.Set("Content-Type", "application/json")
+	resp, err := p.client.Do(ctx, http.MethodPut, p.base.String()+escapeName(a.Name), h, body)
+	var se *fetch.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusConflict {
+		// Another publisher got there first; accept it only with the same bytes.
+		return p.present(ctx, a)
+	}
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return false, nil
+}
+
+// publishBody builds the document npm clients send on publish: the
+// version's package.json with its dist fields, and the tarball attached.
+func (p *Publisher) publishBody(a *state.Artifact, tgz []byte) ([]byte, error) {
+	manifest, err := readPackageJSON(bytes.NewReader(tgz))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.Key(), err)
+	}
+	if manifest["name"] != a.Name || manifest["version"] != a.Version {
+		return nil, fmt.Errorf("%s: the tarball's package.json names %v@%v", a.Key(), manifest["name"], manifest["version"])
+	}
+	manifest["_id"] = a.Name + "@" + a.Version
+	manifest["dist"] = map[string]any{"tarball": p.TarballURL(a.Name, a.Version),
+		"integrity": a.Integrity, "shasum": a.Shasum}
+	tags := map[string]string{}
+	for _, t := range a.Tags {
+		tags[t] = a.Version
+	}
+	attachment := path.Base(a.Name) + "-" + a.Version + ".tgz"
+	return json.Marshal(map[string]any{
+		"_id":         a.Name,
+		"name":        a.Name,
+		"description": manifest["description"],
+		"dist-tags":   tags,
+		"versions":    map[string]any{a.Version: manifest},
+		"_attachments": map[string]any{attachment: map[string]any{
+			"content_type": "application/octet-stream",
+			"data":         base64.StdEncoding.EncodeToString(tgz),
+			"length":       len(tgz),
+		}},
+	})
+}
+
+// SetTags points each given dist-tag at its version, leaving tags that
+// already point there alone.
+func (p *Publisher) SetTags(ctx context.Context, name string, tags map[string]string) error {
+	doc, err := p.fetchPackument(ctx, name)
+	if err != nil {
+		return err
+	}
+	if doc == nil {
+		return fmt.Errorf("the mirror has no package %s", name)
+	}
+	h, err := p.header(ctx)
+	if err != nil {
+		return err
+	}
+	h.Set("Content-Type", "application/json")
+	for tag, version := range tags {
+		if doc.DistTags[tag] == version {
+			continue
+		}
+		body, _ := json.Marshal(version)
+		u := p.base.String() + "-/package/" + escapeName(name) + "/dist-tags/" + url.PathEscape(tag)
+		resp, err := p.client.Do(ctx, http.MethodPut, u, h, body)
+		if err != nil {
+			return fmt.Errorf("set dist-tag %s=%s: %w", tag, version, err)
+		}
+		resp.Body.Close()
+	}
+	return nil
+}

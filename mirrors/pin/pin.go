@@ -1,0 +1,179 @@
+// Package pin points lockfiles at the internal mirror. It rewrites only
+// the resolved URLs of entries whose exact version Sluice has published,
+// leaving every other byte alone, so integrity fields stay valid and
+// pinning a pinned lockfile changes nothing. An entry that is not mirrored
+// is an offender: the lockfile is left as it was and the offenders are
+// listed with what to do.
+package pin
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/manifests/lockfile"
+)
+
+// Mirror says where the internal mirror serves tarballs.
+type Mirror interface {
+	URL() string
+	TarballURL(name, version string) string
+}
+
+// Offender is a lockfile entry that cannot be pinned.
+type Offender struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Reason  string `json:"reason"`
+}
+
+func (o Offender) String() string {
+	return fmt.Sprintf("%s:%d: %s@%s: %s", o.File, o.Line, o.Name, o.Version, o.Reason)
+}
+
+// Result is the outcome of pinning one lockfile.
+type Result struct {
+	File string
+	// Output is the rewritten lockfile; nil when there are offenders.
+	Output    []byte
+	Changed   int
+	Unchanged int
+	Offenders []Offender
+	// Keys lists the state store keys of the artifacts the lockfile now
+	// points at.
+	Keys []string
+}
+
+// Pinner checks lockfile entries against the state store.
+type Pinner struct {
+	DB     *state.DB
+	Mirror Mirror
+}
+
+// Pin rewrites the lockfile at path, whose content is data.
+func (p *Pinner) Pin(path string, data []byte) (*Result, error) {
+	lf, err := lockfile.Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{File: path}
+	urls := map[string]string{}
+	for _, e := range lf.Entries {
+		if e.Bundled {
+			continue
+		}
+		if e.Source != lockfile.SourceRegistry {
+			if !isLocal(e.Source) {
+				res.Offenders = append(res.Offenders, Offender{path, e.Line, e.Name, e.Version,
+					fmt.Sprintf("resolves to %s, which is not a registry package; the internal network cannot fetch it", e.Resolved)})
+			}
+			continue
+		}
+		target, reason := p.check(e)
+		if reason != "" {
+			res.Offenders = append(res.Offenders, Offender{path, e.Line, e.Name, e.Version, reason})
+			continue
+		}
+		urls[e.Name+"@"+e.Version] = target
+		res.Keys = append(res.Keys, state.ArtifactKey(state.EcosystemNPM, e.Name, e.Version))
+		// An entry without a resolved field installs from whatever registry
+		// the client is configured with, which the client settings point at
+		// the mirror.
+		if e.Resolved == "" || sameURL(e.Resolved, target) {
+			res.Unchanged++
+		} else {
+			res.Changed++
+		}
+	}
+	if len(res.Offenders) > 0 {
+		return res, nil
+	}
+	out, err := lockfile.Rewrite(lf, data, func(e lockfile.Entry) (string, bool) {
+		u, ok := urls[e.Name+"@"+e.Version]
+		return u, ok
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Output = out
+	return res, nil
+}
+
+// check returns the mirror URL for an entry, or why it cannot be pinned.
+func (p *Pinner) check(e lockfile.Entry) (string, string) {
+	a, err := p.DB.Artifact(state.ArtifactKey(state.EcosystemNPM, e.Name, e.Version))
+	if errors.Is(err, state.ErrNotFound) {
+		return "", "not mirrored: add it to a manifest (or list this lockfile in one) and run sluice sync"
+	}
+	if err != nil {
+		return "", err.Error()
+	}
+	switch {
+	case a.State == state.StateRejected:
+		return "", "rejected by review; choose another version"
+	case a.State == state.StateAwaitingApproval:
+		return "", "awaiting approval; pin again once it is approved and published"
+	case !state.Reached(a.State, state.StatePublished):
+		return "", fmt.Sprintf("not published yet (state %s): run sluice sync with --npm-mirror", a.State)
+	}
+	if e.Integrity != "" && !sameIntegrity(e.Integrity, a.Integrity) {
+		return "", fmt.Sprintf("lockfile integrity %s differs from the mirrored tarball's %s", e.Integrity, a.Integrity)
+	}
+	return p.Mirror.TarballURL(e.Name, e.Version), ""
+}
+
+// sameIntegrity compares the sha512 entries of two integrity strings; a
+// lockfile that records only sha1 cannot be compared and is accepted,
+// because the tarball was checked against it on fetch.
+func sameIntegrity(lock, mirrored string) bool {
+	want := ""
+	for _, f := range strings.Fields(lock) {
+		if strings.HasPrefix(f, "sha512-") {
+			want = f
+		}
+	}
+	return want == "" || strings.Contains(mirrored, want)
+}
+
+// isLocal reports whether an entry comes from the project itself, which
+// needs no registry.
+func isLocal(s lockfile.Source) bool {
+	return s == lockfile.SourceFile || s == lockfile.SourceLink || s == lockfile.SourceWorkspace
+}
+
+// sameURL ignores the "#sha1" fragment yarn appends.
+func sameURL(resolved, target string) bool {
+	base, _, _ := strings.Cut(resolved, "#")
+	return base == target
+}
+
+// MarkPinned moves the artifacts a pinned lockfile points at from
+// published to pinned. Artifacts pinned before stay as they are.
+func (p *Pinner) MarkPinned(res *Result, actor string) error {
+	var errs []error
+	for _, key := range res.Keys {
+		a, err := p.DB.Artifact(key)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if a.State != state.StatePublished {
+			continue
+		}
+		_, err = p.DB.Transition(key, state.Change{To: state.StatePinned, Actor: actor,
+			Evidence: map[string]string{"lockfile": res.File}})
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Digest returns the sha256 of pinned output, for the ledger.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
