@@ -33,10 +33,10 @@ fuzz: ## run each parser fuzz test for FUZZTIME (default 30s)
 	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParseYarnLock$$' -fuzztime $(or $(FUZZTIME),30s)
 
 demo: build tools ## sync an example manifest into a local Verdaccio and npm ci from it alone
-	./demo/run.sh
+	$(GO) run ./internal/demo -upstream "$(UPSTREAM)"
 
 bench: build tools ## mirror a ~1000-package lockfile cold and warm, beside npm ci through a pull-through Verdaccio
-	./bench/npm-mirror.sh
+	$(GO) run ./bench/npmmirror -record-from "$(RECORD_FROM)"
 
 clean: ## remove build output
 	rm -rf bin

@@ -100,7 +100,7 @@ func (r *Runner) fetchOne(ctx context.Context, runID string, a *state.Artifact) 
 		}
 	}
 	if a.State != state.StateResolved {
-		err = r.DB.Update(a.Key(), "artifact.refetched", runID, evidence, update)
+		err = r.DB.UpdateArtifact(a.Key(), "artifact.refetched", runID, evidence, update)
 		if err != nil {
 			return a, 0, err
 		}

@@ -7,14 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/ingest/blobs"
 	"github.com/sluice-dev/sluice/ingest/npm"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
-	"golang.org/x/sync/errgroup"
 )
 
 // Runner syncs manifests. Scan, Evaluate, Sign and Publisher may be nil:
@@ -98,7 +96,7 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 		return err
 	}
 	sum.Resolved = len(resolved)
-	arts, err := r.record(runID, resolved, sum)
+	arts, err := r.record(runID, resolved, ms, sum)
 	if err != nil {
 		return err
 	}
@@ -156,50 +154,48 @@ func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.
 }
 
 // record creates each resolved version as an artifact, or finds it from an
-// earlier run, and moves new ones to resolved.
-func (r *Runner) record(runID string, resolved []*npm.Resolved, sum *Summary) ([]*state.Artifact, error) {
-	arts := make([]*state.Artifact, 0, len(resolved))
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(r.Concurrency)
-	for _, p := range resolved {
-		g.Go(func() error {
-			a, isNew, err := r.recordOne(runID, p)
+// earlier run, and moves new ones to resolved. It does so in a single
+// transaction: one disk sync however many packages the closure holds.
+func (r *Runner) record(runID string, resolved []*npm.Resolved, ms []*manifests.Manifest, sum *Summary) ([]*state.Artifact, error) {
+	meta := map[string]manifests.Metadata{}
+	for _, m := range ms {
+		meta[m.Metadata.Name] = m.Metadata
+	}
+	var arts []*state.Artifact
+	err := r.DB.Update(func(tx *state.Tx) error {
+		arts, sum.New = make([]*state.Artifact, 0, len(resolved)), 0
+		for _, p := range resolved {
+			m := meta[p.Manifest]
+			a, created, err := tx.Create(&state.Artifact{Ecosystem: state.EcosystemNPM, Name: p.Name,
+				Version: p.Version, RequestedBy: p.RequestedBy, Manifests: []string{p.Manifest},
+				Owner: m.Owner, DataClass: m.DataClass, Requester: r.Actor}, runID, r.Actor)
 			if err != nil {
 				return err
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			arts = append(arts, a)
-			if isNew {
+			if created {
 				sum.New++
 			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	sort.Slice(arts, func(i, j int) bool { return arts[i].Key() < arts[j].Key() })
-	return arts, nil
+			if a.State == state.StateRequested {
+				if a, err = tx.Transition(a.Key(), resolvedChange(runID, r.Actor, p)); err != nil {
+					return err
+				}
+			}
+			arts = append(arts, a)
+		}
+		return nil
+	})
+	return arts, err
 }
 
-func (r *Runner) recordOne(runID string, p *npm.Resolved) (*state.Artifact, bool, error) {
-	a := &state.Artifact{Ecosystem: state.EcosystemNPM, Name: p.Name, Version: p.Version,
-		RequestedBy: p.RequestedBy, Manifests: []string{p.Manifest}}
-	stored, created, err := r.DB.Create(a, runID, r.Actor)
-	if err != nil || stored.State != state.StateRequested {
-		return stored, created, err
-	}
-	integrity := p.Dist.Integrity
-	stored, err = r.DB.Transition(a.Key(), state.Change{To: state.StateResolved, Run: runID, Actor: r.Actor,
-		Evidence: map[string]string{"tarball": p.Dist.Tarball, "integrity": integrity,
+// resolvedChange records what the registry states about a version.
+func resolvedChange(runID, actor string, p *npm.Resolved) state.Change {
+	return state.Change{To: state.StateResolved, Run: runID, Actor: actor,
+		Evidence: map[string]string{"tarball": p.Dist.Tarball, "integrity": p.Dist.Integrity,
 			"shasum": p.Dist.Shasum, "lockfileIntegrity": p.LockIntegrity},
 		Update: func(a *state.Artifact) {
-			a.TarballURL, a.Integrity, a.Shasum, a.Tags = p.Dist.Tarball, integrity, p.Dist.Shasum, p.Tags
+			a.TarballURL, a.Integrity, a.Shasum, a.Tags = p.Dist.Tarball, p.Dist.Integrity, p.Dist.Shasum, p.Tags
 			a.LockIntegrity = p.LockIntegrity
-		}})
-	return stored, created, err
+		}}
 }
 
 func manifestPaths(ms []*manifests.Manifest) []string {

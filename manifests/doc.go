@@ -1,6 +1,6 @@
 // Package manifests reads and validates Sluice manifests: the YAML files, kept
-// in Git, that say which artifacts may enter the air gap and who answers for
-// them.
+// in Git, that list the artifacts that may enter the air gap and name the
+// team answerable for them.
 //
 // Parse and Load walk the yaml.v3 node tree instead of decoding into structs,
 // so every problem carries the file, line, column and field path, and

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strings"
 
-	npm "github.com/aquasecurity/go-npm-version/pkg"
+	"github.com/sluice-dev/sluice/internal/npmsemver"
 )
 
-// VersionKind is how an npm version spec selects versions.
+// VersionKind is the kind of an npm version spec: exact version, range or dist-tag.
 type VersionKind int
 
 // Kinds of npm version specs.
@@ -36,19 +36,18 @@ func (k VersionKind) String() string {
 	return "invalid version"
 }
 
-// ClassifyVersion returns the kind of the npm version spec s. Ranges follow
-// github.com/aquasecurity/go-npm-version, the matcher the resolver uses,
-// which does not support hyphen ranges (1.0.0 - 2.0.0). Like npm, a string
-// is a dist-tag when it is not a range and every character is one that
+// ClassifyVersion returns the kind of the npm version spec s, parsed as
+// the resolver parses it (internal/npmsemver). Like npm, a string is a
+// dist-tag when it is not a range and every character is one that
 // encodeURIComponent leaves as it is.
 func ClassifyVersion(s string) VersionKind {
 	if strings.TrimSpace(s) == "" {
 		return VersionInvalid
 	}
-	if _, err := npm.NewVersion(s); err == nil {
+	if npmsemver.IsExact(s) {
 		return VersionExact
 	}
-	if _, err := npm.NewConstraints(s); err == nil {
+	if _, err := npmsemver.ParseRange(s, false); err == nil {
 		return VersionRange
 	}
 	if isURIUnreserved(s) {
@@ -59,9 +58,6 @@ func ClassifyVersion(s string) VersionKind {
 
 // versionProblem explains why s is not a valid version spec.
 func versionProblem(s string) string {
-	if strings.Contains(s, " - ") {
-		return fmt.Sprintf("hyphen range %q is not supported: write it as >=A <=B", s)
-	}
 	return fmt.Sprintf("invalid npm version range %q: use an exact version, a range such as "+
 		"^1.2.0, or a dist-tag", s)
 }
@@ -87,8 +83,8 @@ const maxPackageNameLength = 214
 // (validate-npm-package-name, "validForNewPackages").
 //
 // NOTE: npm still serves old packages whose names break the new rules,
-// such as JSONStream with its capitals; a manifest cannot request those by
-// name, only through a lockfile.
+// such as JSONStream with its capitals. A manifest can request those only
+// through a lockfile, not by name.
 func checkPackageName(name string) string {
 	switch {
 	case name == "":

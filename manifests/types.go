@@ -17,13 +17,13 @@ type Manifest struct {
 	Kind string `json:"kind" jsonschema:"required,enum=Manifest"`
 	// Who requests the artifacts and for what kind of system.
 	Metadata Metadata `json:"metadata" jsonschema:"required"`
-	// What may enter the air gap.
+	// Artifacts that may enter the air gap.
 	Spec Spec `json:"spec" jsonschema:"required"`
 
 	// Path is the file the manifest was read from. It is not part of the YAML.
 	Path string `json:"-"`
 
-	namePos Position // where metadata.name is, for duplicate names across files
+	namePos Position // position of metadata.name, to report names used twice across files
 }
 
 // Metadata names a manifest and the team answerable for what it brings in.
@@ -80,7 +80,7 @@ type NPMPackage struct {
 	// Let ranges match prerelease versions, like npm's includePrerelease.
 	Prerelease bool `json:"prerelease,omitempty"`
 
-	// Pos is where the entry starts in the manifest.
+	// Pos is the position of the entry in the manifest.
 	Pos Position `json:"-"`
 }
 
@@ -90,7 +90,7 @@ type NPMLockfile struct {
 	// relative to the folder of the manifest.
 	Path string `json:"path" jsonschema:"required,minLength=1,pattern=^[^/\\\\]"`
 
-	// Pos is where the path value is in the manifest.
+	// Pos is the position of the path value in the manifest.
 	Pos Position `json:"-"`
 }
 

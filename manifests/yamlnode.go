@@ -42,7 +42,7 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 }
 
 // mapping returns the members of the mapping node n by key. It reports a
-// node that is not a mapping, keys outside known and keys given twice;
+// node that is not a mapping, keys outside known and keys given twice.
 // field is the path of n, used in the messages.
 func (d *decoder) mapping(n *yaml.Node, field string, known ...string) (fields, bool) {
 	n = resolve(n)

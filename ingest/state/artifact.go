@@ -67,6 +67,9 @@ type Artifact struct {
 	// Owner and DataClass come from the first manifest that asked for it.
 	Owner     string `json:"owner,omitempty"`
 	DataClass string `json:"dataClass,omitempty"`
+	// Requester is the identity that ran the sync (or filed the request)
+	// that first brought the artifact in; it may never approve it.
+	Requester string `json:"requester,omitempty"`
 
 	// Tags lists the upstream dist-tags that pointed at this version when
 	// it was resolved, so the mirror can carry the same tags.

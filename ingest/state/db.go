@@ -87,27 +87,26 @@ type Change struct {
 // created is false.
 func (db *DB) Create(a *Artifact, run, actor string) (stored *Artifact, created bool, err error) {
 	err = db.bolt.Batch(func(tx *bolt.Tx) error {
-		created = false
-		b := tx.Bucket(bucketArtifacts)
-		if v := b.Get([]byte(a.Key())); v != nil {
-			stored = new(Artifact)
-			return json.Unmarshal(v, stored)
-		}
-		now := db.now()
-		c := *a
-		c.State, c.Created, c.Updated = StateRequested, now, now
-		if err := putJSON(b, c.Key(), &c); err != nil {
-			return err
-		}
-		ev := map[string]string{"requestedBy": c.RequestedBy}
-		if err := appendEntry(tx, now, Entry{Type: EntryTransition, Subject: c.Key(),
-			To: StateRequested, Run: run, Actor: actor, Evidence: ev}); err != nil {
-			return err
-		}
-		stored, created = &c, true
-		return nil
+		stored, created, err = create(tx, db.now(), a, run, actor)
+		return err
 	})
 	return stored, created, err
+}
+
+func create(tx *bolt.Tx, now time.Time, a *Artifact, run, actor string) (*Artifact, bool, error) {
+	b := tx.Bucket(bucketArtifacts)
+	if existing, err := getArtifact(b, a.Key()); err == nil {
+		return existing, false, nil
+	}
+	c := *a
+	c.State, c.Created, c.Updated = StateRequested, now, now
+	if err := putJSON(b, c.Key(), &c); err != nil {
+		return nil, false, err
+	}
+	ev := map[string]string{"requestedBy": c.RequestedBy}
+	err := appendEntry(tx, now, Entry{Type: EntryTransition, Subject: c.Key(),
+		To: StateRequested, Run: run, Actor: actor, Evidence: ev})
+	return &c, err == nil, err
 }
 
 // Transition moves the artifact with the given key to ch.To, applies
@@ -115,47 +114,55 @@ func (db *DB) Create(a *Artifact, run, actor string) (stored *Artifact, created 
 func (db *DB) Transition(key string, ch Change) (*Artifact, error) {
 	var out *Artifact
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketArtifacts)
-		v := b.Get([]byte(key))
-		if v == nil {
-			return fmt.Errorf("artifact %s: %w", key, ErrNotFound)
-		}
-		a := new(Artifact)
-		if err := json.Unmarshal(v, a); err != nil {
-			return fmt.Errorf("artifact %s: decode: %w", key, err)
-		}
-		if err := CheckTransition(a.State, ch.To, ch.Skipped); err != nil {
-			return fmt.Errorf("artifact %s: %w", key, err)
-		}
-		now := db.now()
-		from := a.State
-		if ch.Update != nil {
-			ch.Update(a)
-		}
-		a.State, a.Updated = ch.To, now
-		a.Skipped = append(a.Skipped, ch.Skipped...)
-		if err := putJSON(b, key, a); err != nil {
-			return err
-		}
-		out = a
-		return appendEntry(tx, now, Entry{Type: EntryTransition, Subject: key, From: from,
-			To: ch.To, Skipped: ch.Skipped, Run: ch.Run, Actor: ch.Actor, Evidence: ch.Evidence})
+		var err error
+		out, err = transition(tx, db.now(), key, ch)
+		return err
 	})
 	return out, err
 }
 
-// Update edits an artifact's stored fields without moving its state, and
-// records the edit as a ledger entry of type typ.
-func (db *DB) Update(key, typ, run string, evidence map[string]string, edit func(*Artifact)) error {
+func transition(tx *bolt.Tx, now time.Time, key string, ch Change) (*Artifact, error) {
+	b := tx.Bucket(bucketArtifacts)
+	a, err := getArtifact(b, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckTransition(a.State, ch.To, ch.Skipped); err != nil {
+		return nil, fmt.Errorf("artifact %s: %w", key, err)
+	}
+	from := a.State
+	if ch.Update != nil {
+		ch.Update(a)
+	}
+	a.State, a.Updated = ch.To, now
+	a.Skipped = append(a.Skipped, ch.Skipped...)
+	if err := putJSON(b, key, a); err != nil {
+		return nil, err
+	}
+	return a, appendEntry(tx, now, Entry{Type: EntryTransition, Subject: key, From: from,
+		To: ch.To, Skipped: ch.Skipped, Run: ch.Run, Actor: ch.Actor, Evidence: ch.Evidence})
+}
+
+func getArtifact(b *bolt.Bucket, key string) (*Artifact, error) {
+	v := b.Get([]byte(key))
+	if v == nil {
+		return nil, fmt.Errorf("artifact %s: %w", key, ErrNotFound)
+	}
+	a := new(Artifact)
+	if err := json.Unmarshal(v, a); err != nil {
+		return nil, fmt.Errorf("artifact %s: decode: %w", key, err)
+	}
+	return a, nil
+}
+
+// UpdateArtifact edits an artifact's stored fields without moving its
+// state, and records the edit as a ledger entry of type typ.
+func (db *DB) UpdateArtifact(key, typ, run string, evidence map[string]string, edit func(*Artifact)) error {
 	return db.bolt.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketArtifacts)
-		v := b.Get([]byte(key))
-		if v == nil {
-			return fmt.Errorf("artifact %s: %w", key, ErrNotFound)
-		}
-		a := new(Artifact)
-		if err := json.Unmarshal(v, a); err != nil {
-			return fmt.Errorf("artifact %s: decode: %w", key, err)
+		a, err := getArtifact(b, key)
+		if err != nil {
+			return err
 		}
 		now := db.now()
 		edit(a)
@@ -179,12 +186,9 @@ func (db *DB) Record(e Entry) error {
 func (db *DB) Artifact(key string) (*Artifact, error) {
 	var a *Artifact
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketArtifacts).Get([]byte(key))
-		if v == nil {
-			return fmt.Errorf("artifact %s: %w", key, ErrNotFound)
-		}
-		a = new(Artifact)
-		return json.Unmarshal(v, a)
+		var err error
+		a, err = getArtifact(tx.Bucket(bucketArtifacts), key)
+		return err
 	})
 	return a, err
 }

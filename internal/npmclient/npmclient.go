@@ -66,13 +66,13 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // CI runs `npm ci` in projectDir against registryURL and returns npm's
-// combined output. Besides the isolation described in the package doc it
-// turns off scripts, audit, fund and the update notifier, sets
-// fetch-retries to 0 so that failures show at once, and sets
+// combined output. Besides the isolation described in the package doc, it
+// turns off scripts, audit, fund and the update notifier. It sets
+// fetch-retries to 0 so that failures show at once. It sets
 // replace-registry-host to never, so npm fetches each tarball from the
-// lockfile's resolved URL as written and never silently swaps in
-// registryURL. The error wraps ErrEgress when npm tried to reach another
-// host, and otherwise reports npm's exit status.
+// lockfile's resolved URL as written and never swaps in registryURL.
+// The error wraps ErrEgress when npm tried to reach another host, and
+// otherwise reports npm's exit status.
 func CI(t testing.TB, projectDir, registryURL string, opts ...Option) (string, error) {
 	t.Helper()
 	return Run(t, projectDir, registryURL, []string{"ci"}, opts...)
@@ -81,31 +81,40 @@ func CI(t testing.TB, projectDir, registryURL string, opts ...Option) (string, e
 // Run runs npm with args in projectDir under the same isolation as CI.
 func Run(t testing.TB, projectDir, registryURL string, args []string, opts ...Option) (string, error) {
 	t.Helper()
+	return Exec(context.Background(), t.TempDir(), projectDir, registryURL, args, opts...)
+}
+
+// Exec runs npm with args in projectDir under the same isolation as CI,
+// with home as npm's HOME, cache and config folder. It serves programs
+// that are not tests, such as the demo and the benchmark.
+func Exec(ctx context.Context, home, projectDir, registryURL string, args []string, opts ...Option) (string, error) {
 	s := settings{npm: "npm", timeout: 5 * time.Minute}
 	for _, opt := range opts {
 		opt(&s)
 	}
 	if s.err != nil {
-		t.Fatalf("npmclient: %v", s.err)
+		return "", fmt.Errorf("npmclient: %w", s.err)
 	}
 	npm, err := exec.LookPath(s.npm)
 	if err != nil {
-		t.Fatalf("npm not found (%v): install Node.js 20 or later with npm", err)
+		return "", fmt.Errorf("npm not found (%w): install Node.js 20 or later with npm", err)
 	}
 
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return "", fmt.Errorf("npmclient: %w", err)
+	}
 	tripwire, err := newTripwire()
 	if err != nil {
-		t.Fatalf("npmclient: %v", err)
+		return "", fmt.Errorf("npmclient: %w", err)
 	}
 	defer tripwire.close()
 
-	home := t.TempDir()
 	userconfig, err := writeUserconfig(home, tripwire.addr(), s.config)
 	if err != nil {
-		t.Fatalf("npmclient: %v", err)
+		return "", fmt.Errorf("npmclient: %w", err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	cmdArgs := append(append([]string{}, args...), "--registry", strings.TrimSuffix(registryURL, "/")+"/")
 	cmd := exec.CommandContext(ctx, npm, cmdArgs...)

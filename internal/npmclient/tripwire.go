@@ -12,9 +12,10 @@ import (
 )
 
 // tripwire is the proxy npm is given: a loopback listener that reads each
-// request's target and closes the connection without an answer. Nothing it
-// receives is forwarded. It closes rather than answering 403, because npm
-// 11.19.1 given a 403 reply to CONNECT hung until killed instead of failing.
+// request's target and closes the connection without a response. Nothing
+// it receives is forwarded. It closes rather than returning 403, because
+// npm 11.19.1 given a 403 response to CONNECT hung until killed instead of
+// failing.
 type tripwire struct {
 	listener net.Listener
 	wg       sync.WaitGroup

@@ -23,13 +23,13 @@ var ErrNotFound = errors.New("not found")
 
 // Handler serves npm registry reads from a directory in the recorded
 // layout: <name>/packument.json and <name>/-/<file>.tgz, where a scoped
-// name such as @types/ms is two folder levels. It answers
+// name such as @types/ms is two folder levels. It serves
 //
 //   - GET /<name>, with every dist.tarball rewritten to point at itself,
 //   - GET /<name>/-/<file>.tgz with the stored bytes,
 //   - GET /-/ping,
 //
-// and 404 with npm's {"error": "..."} body for anything else. Scoped names
+// and returns 404 with npm's {"error": "..."} body for anything else. Scoped names
 // may arrive as @scope/name or @scope%2fname. The packument is served in
 // whatever form the directory stores, whatever the Accept header asks.
 //

@@ -1,9 +1,10 @@
-// Package npmfixture is a stand-in for the public npm registry in tests: an
-// HTTP server on loopback that serves packuments and tarballs recorded from
-// registry.npmjs.org, with faults to inject (errors that recover, corrupted
-// tarballs, a required token), request counters, and packages that tests
-// add in memory. It never fetches from the network: the data was recorded
-// once by ./record and is embedded from testdata/registry.
+// Package npmfixture is a stand-in for the public npm registry in tests. It
+// runs an HTTP server on loopback that serves packuments and tarballs
+// recorded from registry.npmjs.org. Tests can inject faults (errors that
+// recover, corrupted tarballs, a required token), read request counters
+// and add packages in memory. It never fetches from the network, because
+// the data was recorded once by ./record and is embedded from
+// testdata/registry.
 //
 // It also ships small real apps (package.json, package-lock.json and
 // yarn.lock) whose dependencies the recorded data resolves completely.

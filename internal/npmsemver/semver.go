@@ -51,7 +51,7 @@ func ParseRange(spec string, prerelease bool) (*Range, error) {
 		if m := hyphenRange.FindStringSubmatch(p); m != nil {
 			p = ">=" + m[1] + " <=" + m[2]
 		}
-		if p == "" || p == "x" || p == "X" || p == "latest" {
+		if p == "" || p == "x" || p == "X" {
 			p = "*"
 		}
 		parts[i] = p

@@ -3,6 +3,8 @@ package verdacciotest
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,6 +24,7 @@ type Option func(*settings)
 
 type settings struct {
 	binary       string
+	uplink       string
 	user         string
 	password     string
 	webUI        bool
@@ -50,6 +53,14 @@ func WithUser(name, password string) Option {
 // SLUICE_VERDACCIO variable and the copy under tools/.
 func WithBinary(path string) Option {
 	return func(s *settings) { s.binary = path }
+}
+
+// WithUplink makes Verdaccio a pull-through cache of the registry at
+// rawURL, which must be on loopback (127.0.0.1, ::1 or localhost), for
+// comparing Sluice with a proxying mirror. Without it the configuration
+// lists no uplink.
+func WithUplink(rawURL string) Option {
+	return func(s *settings) { s.uplink = rawURL }
 }
 
 // WithWebUI turns on Verdaccio's web interface, which is off by default.
@@ -115,6 +126,7 @@ func repoRoot() (string, error) {
 type config struct {
 	Storage     string                   `yaml:"storage"`
 	Auth        map[string]htpasswd      `yaml:"auth"`
+	Security    map[string]any           `yaml:"security"`
 	Uplinks     map[string]any           `yaml:"uplinks"`
 	Packages    map[string]packageAccess `yaml:"packages"`
 	Web         map[string]any           `yaml:"web"`
@@ -133,19 +145,58 @@ type packageAccess struct {
 	Access    string `yaml:"access"`
 	Publish   string `yaml:"publish"`
 	Unpublish string `yaml:"unpublish"`
+	Proxy     string `yaml:"proxy,omitempty"`
 }
 
-// writeConfig writes dir/config.yaml: storage and htpasswd below dir, no
-// uplinks (so Verdaccio never proxies to another registry), anyone may
-// read and only authenticated users may publish, the audit middleware off
-// (when on, it forwards audits to registry.npmjs.org), and a listener on
-// 127.0.0.1:port.
+// uplinkName is the name the configuration gives the WithUplink registry.
+const uplinkName = "loopback"
+
+// checkUplink returns an error unless rawURL is an http(s) URL on loopback.
+func checkUplink(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("invalid uplink URL %q: %w", rawURL, err)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+		return fmt.Errorf("uplink %q is not on loopback: tests may reach only 127.0.0.1, "+
+			"::1 or localhost", rawURL)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("invalid uplink URL %q: scheme must be http or https", rawURL)
+	}
+	return nil
+}
+
+// jwtSecurity makes Verdaccio issue JWT API tokens. Its default legacy
+// tokens carry the password, which it checks against htpasswd's bcrypt hash
+// on every request: about 90 ms each on a 2-core machine, all on Node's one
+// thread, which made publishing crawl.
+var jwtSecurity = map[string]any{
+	"api": map[string]any{"jwt": map[string]any{"sign": map[string]string{"expiresIn": "7d"}}},
+	"web": map[string]any{"sign": map[string]string{"expiresIn": "1h"}},
+}
+
+// writeConfig writes dir/config.yaml with storage and htpasswd below dir
+// and a listener on 127.0.0.1:port. It lists no uplinks unless WithUplink
+// names a loopback one, so Verdaccio never proxies to another host. Anyone
+// may read and only authenticated users may publish. The audit middleware
+// is off, because when on it forwards audits to registry.npmjs.org.
 func writeConfig(dir string, port int, s settings) (string, error) {
 	access := packageAccess{Access: "$all", Publish: "$authenticated", Unpublish: "$authenticated"}
+	uplinks := map[string]any{}
+	if s.uplink != "" {
+		if err := checkUplink(s.uplink); err != nil {
+			return "", err
+		}
+		uplinks[uplinkName] = map[string]string{"url": s.uplink}
+		access.Proxy = uplinkName
+	}
 	cfg := config{
 		Storage:     filepath.Join(dir, "storage"),
 		Auth:        map[string]htpasswd{"htpasswd": {File: filepath.Join(dir, "htpasswd"), MaxUsers: 100}},
-		Uplinks:     map[string]any{},
+		Security:    jwtSecurity,
+		Uplinks:     uplinks,
 		Packages:    map[string]packageAccess{"@*/*": access, "**": access},
 		Web:         map[string]any{"enable": s.webUI, "title": "Sluice test mirror"},
 		Middlewares: map[string]any{"audit": map[string]bool{"enabled": false}},

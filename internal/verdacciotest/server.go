@@ -1,7 +1,8 @@
 // Package verdacciotest runs a real Verdaccio npm registry on loopback for
-// tests and for the demo: no uplinks, storage in a folder of its own,
-// htpasswd auth with one publish user, logs in a file. The Verdaccio
-// binary is the one pinned in tools/package.json.
+// tests and for the demo. It has storage in a folder of its own, htpasswd
+// auth with one publish user and logs in a file. It has no uplinks unless
+// WithUplink names a loopback registry. The Verdaccio binary is the one
+// pinned in tools/package.json.
 package verdacciotest
 
 import (
@@ -203,7 +204,7 @@ func (s *Server) LogTail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// start runs the process and waits until it answers GET /-/ping.
+// start runs the process and waits until GET /-/ping returns 200.
 func (s *Server) start(ctx context.Context) error {
 	logFile, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -253,9 +254,9 @@ func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("verdaccio exited before answering %s/-/ping", s.URL)
+			return fmt.Errorf("verdaccio exited before GET %s/-/ping succeeded", s.URL)
 		case <-ctx.Done():
-			return fmt.Errorf("verdaccio did not answer %s/-/ping: %w", s.URL, ctx.Err())
+			return fmt.Errorf("GET %s/-/ping timed out waiting for verdaccio: %w", s.URL, ctx.Err())
 		case <-ticker.C:
 		}
 	}

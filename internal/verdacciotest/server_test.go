@@ -66,6 +66,7 @@ func publishDocument(t *testing.T, registryURL, name, version string) ([]byte, [
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	dist["tarball"] = registryURL + "/" + name + "/-/" + file
 	body, err := json.Marshal(map[string]any{
 		"_id":       name,
@@ -236,5 +237,62 @@ func TestMissingBinaryIsAnError(t *testing.T) {
 	}
 	if err != nil && !strings.Contains(err.Error(), "npm ci --prefix tools") {
 		t.Errorf("error %q does not say how to install", err)
+	}
+}
+
+func TestUplinkPullThrough(t *testing.T) {
+	upstream := npmfixture.New(t)
+	server := verdacciotest.Start(t, verdacciotest.WithUplink(upstream.URL))
+
+	status, body, err := do(http.MethodGet, server.URL+"/ms", "", nil)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("GET /ms through verdaccio: status %d, error %v", status, err)
+	}
+	var doc struct {
+		Versions map[string]struct {
+			Dist struct {
+				Tarball string `json:"tarball"`
+			} `json:"dist"`
+		} `json:"versions"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tarballURL := doc.Versions["2.1.2"].Dist.Tarball
+	if !strings.HasPrefix(tarballURL, server.URL+"/") {
+		t.Errorf("tarball URL %s is not on verdaccio %s", tarballURL, server.URL)
+	}
+	status, tarball, err := do(http.MethodGet, tarballURL, "", nil)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("GET %s: status %d, error %v", tarballURL, status, err)
+	}
+	recorded, err := fs.ReadFile(npmfixture.Recorded(), "ms/-/ms-2.1.2.tgz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(tarball, recorded) {
+		t.Errorf("tarball through verdaccio differs from the recorded one")
+	}
+	if got := upstream.TarballRequests(); got != 1 {
+		t.Errorf("upstream tarball requests = %d, want 1", got)
+	}
+}
+
+func TestUplinkMustBeLoopback(t *testing.T) {
+	tests := []string{
+		"https://registry.npmjs.org",
+		"http://10.0.0.1:4873",
+		"ftp://127.0.0.1/",
+	}
+	for _, uplink := range tests {
+		_, err := verdacciotest.Launch(context.Background(), t.TempDir(),
+			verdacciotest.WithUplink(uplink))
+		if err == nil {
+			t.Errorf("Launch with uplink %s succeeded, want an error", uplink)
+			continue
+		}
+		if !strings.Contains(err.Error(), "uplink") {
+			t.Errorf("Launch with uplink %s: error %q does not name the uplink", uplink, err)
+		}
 	}
 }

@@ -13,9 +13,9 @@ import (
 
 // addUser creates the publish user through the CouchDB-style endpoint that
 // npm adduser uses, PUT /-/user/org.couchdb.user:<name>, and keeps the
-// token from the reply. When the user already exists (Verdaccio answers
+// token from the response. When the user already exists (Verdaccio returns
 // 409), it sends the same request with Basic credentials, which Verdaccio
-// treats as a login and also answers with a token.
+// treats as a login, also returning a token.
 func (s *Server) addUser(ctx context.Context) error {
 	token, status, err := s.putUser(ctx, false)
 	if err == nil && status == http.StatusConflict {
@@ -47,6 +47,7 @@ func (s *Server) putUser(ctx context.Context, login bool) (token string, status 
 	if err != nil {
 		return "", 0, err
 	}
+
 	endpoint := s.URL + "/-/user/org.couchdb.user:" + url.PathEscape(s.User)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -61,6 +62,7 @@ func (s *Server) putUser(ctx context.Context, login bool) (token string, status 
 		return "", 0, fmt.Errorf("create verdaccio user %s: %w", s.User, err)
 	}
 	defer resp.Body.Close()
+
 	reply, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return "", 0, fmt.Errorf("read reply to creating verdaccio user %s: %w", s.User, err)

@@ -81,6 +81,8 @@ func TestParseErrors(t *testing.T) {
 			"yarn.lock:2: unexpected text after the value of version"},
 		{"yarn selectors", "yarn.lock", "\"a@1\" \"a@2\":\n  version \"1\"\n",
 			"yarn.lock:1: expected ',' between selectors"},
+		{"yarn merge conflict", "yarn.lock", "a@1:\n  version \"1\"\n<<<<<<< HEAD\n",
+			"yarn.lock:3: unresolved merge conflict"},
 		{"yarn empty selector", "yarn.lock", "a@1, :\n  version \"1\"\n",
 			"yarn.lock:1: empty selector in the entry line"},
 	}

@@ -64,8 +64,15 @@ func addFixtures(f *testing.F, files ...string) {
 func FuzzParsePackageLock(f *testing.F) {
 	addFixtures(f, "testdata/npm-v1/package-lock.json", "testdata/npm-v2/package-lock.json",
 		"testdata/npm-v3/package-lock.json")
+	// Small seeds let mutations reach past the JSON syntax checks, which
+	// almost every change to a large fixture trips.
 	f.Add([]byte(`{"lockfileVersion":2,"packages":{"node_modules/a":{"resolved":"x\"y"}},` +
 		`"dependencies":{"a":{"resolved":"\u0041"},"b":{"version":"npm:c@1"}}}`))
+	f.Add([]byte(`{"lockfileVersion":3,"packages":{"":{},"node_modules/a":{"name":"b",` +
+		`"version":"1.0.0","resolved":"https://r/b/-/b-1.0.0.tgz","dev":true},` +
+		`"p":{"name":"w"},"node_modules/w":{"resolved":"p","link":true}}}`))
+	f.Add([]byte(`{"lockfileVersion":1,"dependencies":{"a":{"version":"github:u/r#c",` +
+		`"dependencies":{"b":{"version":"1.0.0","resolved":"file:b.tgz","bundled":true}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRewrite(t, "package-lock.json", data)
 	})
@@ -76,6 +83,8 @@ func FuzzParseYarnLock(f *testing.F) {
 	f.Add([]byte("a@1, \"b@npm:c@2\":\n  version 1\n  resolved https://r/a#1\n  dependencies:\n" +
 		"    x \"1\"\n"))
 	f.Add([]byte("\"g@github:u/r\":\r\n  resolved \"git+https://h/u/r.git#c\"\r\n"))
+	f.Add([]byte("\"l@link:./l\":\n  version \"0.0.0\"\n\nt@https://e/t.tgz:\n" +
+		"  resolved \"https://e/t.tgz#ab\"\n  integrity sha1-x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRewrite(t, "yarn.lock", data)
 	})

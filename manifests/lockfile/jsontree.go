@@ -170,8 +170,8 @@ func skipItems(dec *json.Decoder, data []byte, depth int) error {
 
 // stringStart returns the offset of the opening quote of the JSON string
 // that ends just before end. Inside a JSON string every quote is escaped,
-// so it is preceded by an odd number of backslashes; the opening quote is
-// the nearest one preceded by an even number.
+// so an odd number of backslashes precedes it. The opening quote is the
+// nearest quote preceded by an even number.
 func stringStart(data []byte, end int) int {
 	for i := end - 2; i >= 0; i-- {
 		if data[i] != '"' {

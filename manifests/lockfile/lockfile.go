@@ -37,7 +37,7 @@ const (
 // formats that are recognized but not read yet.
 var ErrUnsupported = errors.New("not supported yet")
 
-// Source is where a locked package comes from.
+// Source is the origin of a locked package.
 type Source string
 
 // Sources of locked packages. Only SourceRegistry entries are tarballs that
@@ -67,9 +67,9 @@ type Entry struct {
 	// Version is the locked version. In package-lock v1, git and file
 	// entries carry the spec npm wrote instead, such as file:vendor/x.tgz.
 	Version string
-	// Resolved is where the package was fetched from; for yarn.lock it is
-	// without the #<sha1> fragment, which is in ResolvedHash. It is empty
-	// when the lockfile has no resolved field for the entry.
+	// Resolved is the URL or path the package was fetched from. For
+	// yarn.lock it lacks the #<sha1> fragment, which is in ResolvedHash. It
+	// is empty when the lockfile has no resolved field for the entry.
 	Resolved string
 	// Integrity is the Subresource Integrity string, such as sha512-...
 	Integrity string
@@ -103,9 +103,9 @@ type Entry struct {
 
 // Lockfile is a parsed lockfile.
 type Lockfile struct {
-	Path    string
-	Format  Format
-	Entries []Entry
+	Path    string  // the file name given to Parse or Load
+	Format  Format  // one of the supported formats
+	Entries []Entry // in file order; v2 entries found only in "dependencies" come last
 
 	// spans are the resolved values in the parsed bytes, for Rewrite.
 	spans []span
@@ -184,14 +184,14 @@ func (idx lineIndex) line(offset int) int {
 	return sort.SearchInts(idx, offset) + 1
 }
 
-// packageLock is what detect returns for JSON lockfiles; parsePackageLock
-// sets the version from the lockfileVersion field.
+// packageLock is the format that detect returns for JSON lockfiles, and
+// parsePackageLock replaces it with the version from lockfileVersion.
 const packageLock Format = "package-lock"
 
 // unsupported returns the error for a recognized but unsupported format.
-func unsupported(path string, format Format, what string) (Format, error) {
+func unsupported(path string, format Format, formatName string) (Format, error) {
 	return format, fmt.Errorf("%s: %s lockfiles are %w: use package-lock.json or yarn.lock v1",
-		path, what, ErrUnsupported)
+		path, formatName, ErrUnsupported)
 }
 
 // detect returns the format of a lockfile from its name and content.

@@ -71,7 +71,7 @@ func TestParsePackageLockEntries(t *testing.T) {
 				Line: 285, Source: SourceRegistry, Path: "node_modules/lodash"},
 			{Name: "ms", Version: "2.1.2", Resolved: "https://registry.npmjs.org/ms/-/ms-2.1.2.tgz",
 				Integrity: "sha512-sGkPx+VjMtmA6MX27oA4FBFELFCZZ4S4XqeGOXCv68tT+jb3vk/RyaKWP0PTKyWtmLSM0b+adUTEvbs1PEaH2w==",
-				Line: 170, Source: SourceRegistry, Path: "node_modules/debug/node_modules/ms"},
+				Line:      170, Source: SourceRegistry, Path: "node_modules/debug/node_modules/ms"},
 			{Name: "string-width", Version: "4.2.3", Resolved: widthURL, Integrity: widthSHA512,
 				Line: 332, Source: SourceRegistry, Alias: "string-width-cjs",
 				Path: "node_modules/string-width-cjs"},
@@ -81,7 +81,7 @@ func TestParsePackageLockEntries(t *testing.T) {
 				Path: "packages/util"},
 			{Name: "left-pad", Version: "1.3.0", Resolved: "file:vendor/left-pad-1.3.0.tgz",
 				Integrity: "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQGinBN9yTQT3bFlCBy/aVx2HrNcqQGsdot8ghrjyrvMCoEA==",
-				Line: 279, Source: SourceFile, Path: "node_modules/left-pad"},
+				Line:      279, Source: SourceFile, Path: "node_modules/left-pad"},
 		}},
 		{"testdata/npm-v2/package-lock.json", []Entry{
 			{Name: "lodash", Version: "4.17.21", Resolved: lodashURL, Integrity: lodashSHA512,
@@ -95,12 +95,12 @@ func TestParsePackageLockEntries(t *testing.T) {
 				Path: "node_modules/string-width-cjs"},
 			{Name: "ms", Version: "2.1.2", Resolved: "https://registry.npmjs.org/ms/-/ms-2.1.2.tgz",
 				Integrity: "sha512-sGkPx+VjMtmA6MX27oA4FBFELFCZZ4S4XqeGOXCv68tT+jb3vk/RyaKWP0PTKyWtmLSM0b+adUTEvbs1PEaH2w==",
-				Line: 95, Source: SourceRegistry, Path: "node_modules/debug/node_modules/ms"},
+				Line:      95, Source: SourceRegistry, Path: "node_modules/debug/node_modules/ms"},
 			{Name: "@fixture/util", Version: "file:packages/util", Line: 7, Source: SourceFile,
 				Path: "node_modules/@fixture/util"},
 			{Name: "left-pad", Version: "file:vendor/left-pad-1.3.0.tgz",
 				Integrity: "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQGinBN9yTQT3bFlCBy/aVx2HrNcqQGsdot8ghrjyrvMCoEA==",
-				Line: 163, Source: SourceFile, Path: "node_modules/left-pad"},
+				Line:      163, Source: SourceFile, Path: "node_modules/left-pad"},
 		}},
 	}
 	for _, tt := range tests {
@@ -243,7 +243,7 @@ func TestParseSources(t *testing.T) {
 				"\"tar@https://example.com/tar-1.0.0.tgz\":\r\n" +
 				"  version \"1.0.0\"\r\n" +
 				"  resolved \"https://example.com/tar-1.0.0.tgz#" + sha + "\"\r\n\r\n" +
-				"ms@2, ms@^2.1.0:\r\n" +
+				"ms@2, \"m@npm:ms@^2.1.0\":\r\n" +
 				"  version 2.1.3\r\n" +
 				"  resolved https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz\r\n",
 			want: []Entry{
@@ -257,7 +257,8 @@ func TestParseSources(t *testing.T) {
 					ResolvedHash: sha, Line: 17, Source: SourceTarball,
 					Selectors: []string{"tar@https://example.com/tar-1.0.0.tgz"}},
 				{Name: "ms", Version: "2.1.3", Resolved: "https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz",
-					Line: 21, Source: SourceRegistry, Selectors: []string{"ms@2", "ms@^2.1.0"}},
+					Line: 21, Source: SourceRegistry, Alias: "m",
+					Selectors: []string{"ms@2", "m@npm:ms@^2.1.0"}},
 			},
 		},
 	}

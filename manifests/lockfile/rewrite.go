@@ -10,9 +10,9 @@ import (
 )
 
 // Rewrite returns data with resolved URLs replaced and every other byte
-// unchanged. data must be the bytes that lf was parsed from. url is called
-// once per entry that has a resolved value, whatever its Source; it returns
-// the new URL, or false to keep the entry as it is.
+// unchanged. data must be the bytes that lf was parsed from. Rewrite calls
+// url once for each entry that has a resolved value, whatever its Source.
+// url returns the new URL, or false to keep the entry as it is.
 //
 // Replacements keep the file's quoting: package-lock values stay JSON
 // strings, and yarn.lock values stay quoted or bare unless the new URL

@@ -15,10 +15,10 @@ type yarnEntry struct {
 	seen     map[string]int
 }
 
-// parseYarn reads a yarn.lock v1 file. Its syntax is YAML-like: an entry
-// starts with an unindented line of comma-separated selectors ending in
-// ':', followed by fields indented by two spaces, such as
-// `resolved "https://…#sha1"`; `dependencies:` opens a block of lines
+// parseYarn reads a yarn.lock v1 file, whose syntax resembles YAML. An
+// entry starts with an unindented line of comma-separated selectors ending
+// in ':'. Its fields follow, indented by two spaces, such as
+// `resolved "https://…#sha1"`, and `dependencies:` opens a block of lines
 // indented by four. Strings are either bare words or JSON-quoted.
 func (p *parser) parseYarn() error {
 	var cur *yarnEntry
@@ -46,6 +46,9 @@ func (p *parser) parseYarn() error {
 			return p.errorf(lineNo, "tab in indentation: yarn.lock indents with spaces")
 		case indent%2 != 0:
 			return p.errorf(lineNo, "indentation of %d spaces: yarn.lock indents by two", indent)
+		case indent == 0 && isConflictMarker(text):
+			return p.errorf(lineNo, "unresolved merge conflict: resolve it, or run yarn "+
+				"install, which merges yarn.lock conflicts")
 		case indent == 0:
 			if err := p.finishYarnEntry(cur); err != nil {
 				return err
@@ -83,6 +86,7 @@ func (p *parser) yarnField(cur *yarnEntry, text []byte, start, lineNo int) (bool
 	if err != nil {
 		return false, p.errorf(lineNo, "%v", err)
 	}
+
 	afterKey := text[n:]
 	if string(bytes.TrimRight(afterKey, " ")) == ":" {
 		return true, nil
@@ -92,6 +96,7 @@ func (p *parser) yarnField(cur *yarnEntry, text []byte, start, lineNo int) (bool
 			key, first)
 	}
 	cur.seen[key] = lineNo
+
 	valueOffset := n + len(afterKey) - len(bytes.TrimLeft(afterKey, " "))
 	valueText := text[valueOffset:]
 	if valueOffset == n || len(bytes.TrimRight(valueText, " ")) == 0 {
@@ -105,6 +110,7 @@ func (p *parser) yarnField(cur *yarnEntry, text []byte, start, lineNo int) (bool
 	if len(bytes.TrimSpace(valueText[m:])) > 0 {
 		return false, p.errorf(lineNo, "unexpected text after the value of %s", key)
 	}
+
 	switch key {
 	case "version":
 		cur.entry.Version = value
@@ -134,9 +140,16 @@ func (p *parser) finishYarnEntry(cur *yarnEntry) error {
 	e := cur.entry
 	name, spec := splitSpec(e.Selectors[0])
 	if realName, realSpec, ok := unalias(spec); ok {
-		e.Alias, name, spec = name, realName, realSpec
+		name, spec = realName, realSpec
 	}
 	e.Name = name
+	for _, selector := range e.Selectors {
+		alias, aliasSpec := splitSpec(selector)
+		if _, _, ok := unalias(aliasSpec); ok && alias != name {
+			e.Alias = alias
+			break
+		}
+	}
 	if name == "" {
 		return p.errorf(e.Line, "entry %q has no package name", e.Selectors[0])
 	}
@@ -251,4 +264,15 @@ func yarnToken(text []byte, key bool) (string, int, error) {
 		}
 	}
 	return "", 0, errors.New("unterminated quoted string")
+}
+
+// isConflictMarker reports whether a line is one of git's merge conflict
+// markers.
+func isConflictMarker(line []byte) bool {
+	for _, marker := range []string{"<<<<<<<", "=======", ">>>>>>>"} {
+		if bytes.HasPrefix(line, []byte(marker)) {
+			return true
+		}
+	}
+	return false
 }

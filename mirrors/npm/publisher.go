@@ -49,6 +49,11 @@ type Publisher struct {
 	token     string
 
 	locks sync.Map // package name -> *sync.Mutex
+
+	// sentTags records the dist-tags this publisher's own publish requests
+	// set, so SetTags sends only what they did not.
+	sentMu   sync.Mutex
+	sentTags map[string]map[string]string
 }
 
 // New returns a publisher for the registry at base.
@@ -63,7 +68,8 @@ func New(base string, auth Auth, client *fetch.Client) (*Publisher, error) {
 	if auth.Token == "" && (auth.Username == "") != (auth.Password == "") {
 		return nil, errors.New("npm mirror credentials: give both a user name and a password, or a token")
 	}
-	return &Publisher{base: u, auth: auth, client: client, token: auth.Token}, nil
+	return &Publisher{base: u, auth: auth, client: client, token: auth.Token,
+		sentTags: map[string]map[string]string{}}, nil
 }
 
 // Name identifies the mirror.
@@ -175,13 +181,12 @@ func (p *Publisher) present(ctx context.Context, a *state.Artifact) (bool, error
 }
 
 // Publish uploads the artifact's tarball with the package.json it
-// contains, unless the mirror already has the version.
+// contains. It does not ask first whether the mirror has the version: the
+// registry answers a publish of an existing version with 409 Conflict, and
+// only then does Publish read the mirror's document to compare integrity.
 func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (bool, error) {
 	unlock := p.lock(a.Name)
 	defer unlock()
-	if ok, err := p.present(ctx, a); ok || err != nil {
-		return ok, err
-	}
 	f, err := tarball()
 	if err != nil {
 		return false, err
@@ -203,13 +208,24 @@ func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func
 	resp, err := p.client.Do(ctx, http.MethodPut, p.base.String()+escapeName(a.Name), h, body)
 	var se *fetch.StatusError
 	if errors.As(err, &se) && se.Status == http.StatusConflict {
-		// Another publisher got there first; accept it only with the same bytes.
-		return p.present(ctx, a)
+		present, err := p.present(ctx, a)
+		if err == nil && !present {
+			err = fmt.Errorf("the mirror answered 409 Conflict but does not list %s: %w", a.Key(), se)
+		}
+		return present, err
 	}
 	if err != nil {
 		return false, err
 	}
 	resp.Body.Close()
+	p.sentMu.Lock()
+	defer p.sentMu.Unlock()
+	for _, t := range a.Tags {
+		if p.sentTags[a.Name] == nil {
+			p.sentTags[a.Name] = map[string]string{}
+		}
+		p.sentTags[a.Name][t] = a.Version
+	}
 	return false, nil
 }
 
@@ -245,9 +261,21 @@ func (p *Publisher) publishBody(a *state.Artifact, tgz []byte) ([]byte, error) {
 	})
 }
 
-// SetTags points each given dist-tag at its version, leaving tags that
-// already point there alone.
+// SetTags points each given dist-tag at its version. Tags that this
+// publisher's own publish requests set to the same version cost no request;
+// for the others it reads the mirror's tags and changes those that differ.
 func (p *Publisher) SetTags(ctx context.Context, name string, tags map[string]string) error {
+	p.sentMu.Lock()
+	todo := map[string]string{}
+	for tag, version := range tags {
+		if p.sentTags[name][tag] != version {
+			todo[tag] = version
+		}
+	}
+	p.sentMu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
 	doc, err := p.fetchPackument(ctx, name)
 	if err != nil {
 		return err
@@ -260,7 +288,7 @@ func (p *Publisher) SetTags(ctx context.Context, name string, tags map[string]st
 		return err
 	}
 	h.Set("Content-Type", "application/json")
-	for tag, version := range tags {
+	for tag, version := range todo {
 		if doc.DistTags[tag] == version {
 			continue
 		}

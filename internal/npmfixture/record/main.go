@@ -88,9 +88,12 @@ func main() {
 	}
 }
 
-// spec is an exact package version to record.
+// spec is an exact package version to record. A locked spec comes from a
+// lockfile, which already lists the whole tree, so its dependencies are not
+// followed.
 type spec struct {
 	name, version string
+	locked        bool
 }
 
 func (s spec) String() string { return s.name + "@" + s.version }
@@ -138,7 +141,7 @@ func readLockfile(file string) ([]spec, error) {
 		if name == "" {
 			name = key[strings.LastIndex(key, "node_modules/")+len("node_modules/"):]
 		}
-		specs = append(specs, spec{name: name, version: entry.Version})
+		specs = append(specs, spec{name: name, version: entry.Version, locked: true})
 	}
 	sort.Slice(specs, func(i, j int) bool { return specs[i].String() < specs[j].String() })
 	return specs, nil
@@ -176,6 +179,9 @@ func (r *recorder) run(ctx context.Context, out string, roots []spec) error {
 		}
 		r.selected[next.name][next.version] = true
 
+		if next.locked {
+			continue
+		}
 		deps, err := r.dependencies(ctx, next, meta)
 		if err != nil {
 			return err

@@ -84,6 +84,7 @@ func (p *packument) maxSatisfying(rangeText string) (string, error) {
 	if rangeText == "" || rangeText == "x" {
 		rangeText = "*"
 	}
+
 	parts := strings.Split(rangeText, "||")
 	for i, part := range parts {
 		if m := hyphenRange.FindStringSubmatch(part); m != nil {
@@ -94,6 +95,7 @@ func (p *packument) maxSatisfying(rangeText string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("unsupported range: %w", err)
 	}
+
 	var best npm.Version
 	found := ""
 	for version := range p.versions {

@@ -68,6 +68,7 @@ func TestTrimKeepsNeighbours(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	var trimmed struct {
 		DistTags map[string]string          `json:"dist-tags"`
 		Versions map[string]json.RawMessage `json:"versions"`

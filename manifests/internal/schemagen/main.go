@@ -8,7 +8,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/invopop/jsonschema"
 
@@ -51,9 +57,11 @@ func generate() ([]byte, error) {
 		RequiredFromJSONSchemaTags: true,
 		ExpandedStruct:             true,
 	}
-	if err := r.AddGoComments(manifestsImportPath, "."); err != nil {
+	comments, err := docComments(".")
+	if err != nil {
 		return nil, fmt.Errorf("read doc comments of %s: %w", manifestsImportPath, err)
 	}
+	r.CommentMap = comments
 	s := r.Reflect(&manifests.Manifest{})
 	s.ID = schemaID
 	s.Title = "Sluice manifest " + manifests.APIVersionV1
@@ -97,7 +105,69 @@ func adjust(defs jsonschema.Definitions) error {
 		{Required: []string{"packages"}},
 		{Required: []string{"lockfiles"}},
 	}
-	one := uint64(1)
-	defs["Spec"].MinProperties = &one
+	minProperties := uint64(1)
+	defs["Spec"].MinProperties = &minProperties
 	return nil
+}
+
+// docComments returns the doc comments of the exported types and struct
+// fields declared in the Go files of dir, keyed the way
+// jsonschema.Reflector.CommentMap expects. Unlike AddGoComments it skips
+// subfolders, which hold other packages. Types get the first sentence of
+// their comment, fields the whole comment.
+func docComments(dir string) (map[string]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return nil, err
+	}
+	comments := make(map[string]string)
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		for _, decl := range f.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				addTypeComments(comments, gen, spec.(*ast.TypeSpec))
+			}
+		}
+	}
+	return comments, nil
+}
+
+func addTypeComments(comments map[string]string, gen *ast.GenDecl, spec *ast.TypeSpec) {
+	if !spec.Name.IsExported() {
+		return
+	}
+	key := manifestsImportPath + "." + spec.Name.Name
+	text := spec.Doc.Text()
+	if text == "" && len(gen.Specs) == 1 {
+		text = gen.Doc.Text()
+	}
+	if synopsis := new(doc.Package).Synopsis(text); synopsis != "" {
+		comments[key] = synopsis
+	}
+	st, ok := spec.Type.(*ast.StructType)
+	if !ok {
+		return
+	}
+	for _, field := range st.Fields.List {
+		text := strings.TrimSpace(field.Doc.Text())
+		if text == "" {
+			text = strings.TrimSpace(field.Comment.Text())
+		}
+		for _, name := range field.Names {
+			if name.IsExported() && text != "" {
+				comments[key+"."+name.Name] = text
+			}
+		}
+	}
 }
