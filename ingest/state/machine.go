@@ -17,10 +17,14 @@ var mainPath = []State{
 	StateApproved, StateSigned, StatePublished, StatePinned,
 }
 
-// edges lists every direct move besides the steps along mainPath.
+// edges lists every direct move besides the steps along mainPath. An
+// approved, or signed but unpublished, artifact goes back to
+// awaiting-approval when a rescan invalidates the approval it rests on.
 var edges = map[State][]State{
 	StateEvaluated:        {StateAwaitingApproval, StateRejected},
 	StateAwaitingApproval: {StateApproved, StateRejected},
+	StateApproved:         {StateAwaitingApproval},
+	StateSigned:           {StateAwaitingApproval},
 }
 
 // CheckTransition reports whether an artifact in state from may move to

@@ -107,12 +107,17 @@ func (p *Publisher) header(ctx context.Context) (http.Header, error) {
 	return h, nil
 }
 
-// login exchanges the user name and password for a token.
+// login exchanges the user name and password for a token, the way npm's
+// legacy login does: a PUT of the user document, with the credentials also
+// in a Basic Authorization header, which Verdaccio and Nexus need for an
+// existing user.
 func (p *Publisher) login(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]any{"_id": "org.couchdb.user:" + p.auth.Username,
 		"name": p.auth.Username, "password": p.auth.Password, "type": "user", "roles": []string{}})
 	u := p.base.String() + "-/user/org.couchdb.user:" + url.PathEscape(p.auth.Username)
-	resp, err := p.client.Do(ctx, http.MethodPut, u, http.Header{"Content-Type": {"application/json"}}, body)
+	basic := base64.StdEncoding.EncodeToString([]byte(p.auth.Username + ":" + p.auth.Password))
+	h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Basic " + basic}}
+	resp, err := p.client.Do(ctx, http.MethodPut, u, h, body)
 	if err != nil {
 		return fmt.Errorf("log in to %s as %s: %w", p.base, p.auth.Username, err)
 	}

@@ -1,0 +1,113 @@
+package blobs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func digestOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func TestCommitStoresUnderDigest(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("hello "))
+	w.Write([]byte("world"))
+	got, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := digestOf("hello world"); got != want {
+		t.Fatalf("digest %s, want %s", got, want)
+	}
+	if !s.Has(got) {
+		t.Fatal("committed blob is not in the store")
+	}
+	if err := s.Verify(got); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(s.Root(), "tmp")); len(entries) != 0 {
+		t.Errorf("%d temporary files left after commit", len(entries))
+	}
+	// Storing the same bytes again keeps one copy and no temporary file.
+	w2, _ := s.Create()
+	w2.Write([]byte("hello world"))
+	if again, err := w2.Commit(); err != nil || again != got {
+		t.Errorf("second commit = %s, %v", again, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(s.Root(), "tmp")); len(entries) != 0 {
+		t.Errorf("%d temporary files left after a duplicate commit", len(entries))
+	}
+}
+
+func TestAbortStoresNothing(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	w, _ := s.Create()
+	w.Write([]byte("rejected bytes"))
+	w.Abort()
+	w.Abort()
+	if s.Has(digestOf("rejected bytes")) {
+		t.Error("aborted blob is in the store")
+	}
+	if entries, _ := os.ReadDir(filepath.Join(s.Root(), "tmp")); len(entries) != 0 {
+		t.Errorf("%d temporary files left after abort", len(entries))
+	}
+	if _, err := w.Commit(); err == nil {
+		t.Error("commit after abort succeeded")
+	}
+}
+
+func TestOpenRemovesStaleTemporaryFiles(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(root, "tmp", "blob-123")
+	os.WriteFile(stale, []byte("half a tarball"), 0o644)
+	if _, err := Open(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary file still there: %v", err)
+	}
+}
+
+func TestVerifyDetectsDamage(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	w, _ := s.Create()
+	w.Write([]byte("original"))
+	d, _ := w.Commit()
+	p, _ := s.Path(d)
+	os.Chmod(p, 0o644)
+	os.WriteFile(p, []byte("damaged!"), 0o644)
+	err := s.Verify(d)
+	if err == nil || !strings.Contains(err.Error(), "is damaged") {
+		t.Errorf("verify of a damaged blob: %v", err)
+	}
+}
+
+func TestPathRejectsInvalidDigests(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	for _, d := range []string{"", "sha256:", "sha512:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("g", 64),
+		"sha256:../../../etc/passwd", "sha256:" + strings.Repeat("a", 63)} {
+		if _, err := s.Path(d); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("Path(%q): err = %v, want ErrInvalidDigest", d, err)
+		}
+	}
+	if _, err := s.Open(digestOf("missing")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Open of a missing blob: err = %v, want ErrNotFound", err)
+	}
+}
