@@ -1,5 +1,5 @@
 // Package grypetest builds small but real grype vulnerability databases
-// (schema v6) for tests and demos, with grype's own v6 store writer, and
+// (schema v6) for tests and demos with grype's own v6 store writer. It
 // packages them the way grype distributes them: a tar.zst archive holding
 // vulnerability.db and import.json, next to a latest.json listing with the
 // archive's sha256 checksum.
@@ -161,6 +161,7 @@ func BuildArchive(outDir string, opts Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return "", err
 	}

@@ -125,7 +125,7 @@ func TestParseRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []spec{{"lodash", "4.17.21"}, {"@types/ms", "0.7.34"}}
+	want := []spec{{name: "lodash", version: "4.17.21"}, {name: "@types/ms", version: "0.7.34"}}
 	if !slices.Equal(roots, want) {
 		t.Errorf("parseRoots = %v, want %v", roots, want)
 	}
