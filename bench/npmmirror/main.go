@@ -1,8 +1,8 @@
 // Command npmmirror measures how long Sluice takes to mirror a real
 // lockfile of about a thousand packages into a Verdaccio with no uplinks,
-// cold and warm, beside the way people mirror today: npm ci of the same
-// lockfile through a Verdaccio whose uplink pulls through from the
-// upstream. Both sides read from the same loopback copy of the upstream,
+// cold and warm. Beside it, it times the way people mirror today: npm ci
+// of the same lockfile through a Verdaccio whose uplink pulls through from
+// the upstream. Both sides read from the same loopback copy of the upstream,
 // recorded once into a cache folder, so the network does not enter the
 // figures. It prints the times and their ratios.
 package main

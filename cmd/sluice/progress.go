@@ -24,26 +24,34 @@ func newProgress(g *globals, w io.Writer, log *slog.Logger) ingest.Progress {
 }
 
 type barProgress struct {
-	w   io.Writer
-	mu  sync.Mutex
-	bar *progressbar.ProgressBar
+	w     io.Writer
+	mu    sync.Mutex
+	bar   *progressbar.ProgressBar
+	phase string
+	bytes int64
 }
 
 func (p *barProgress) Start(phase string, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.phase, p.bytes = phase, 0
 	p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w),
 		progressbar.OptionSetDescription(phase), progressbar.OptionShowCount(),
 		progressbar.OptionSetItsString("pkg"), progressbar.OptionShowIts(),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
 
-func (p *barProgress) Add(n int, _ int64) {
+func (p *barProgress) Add(n int, bytes int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar != nil {
-		_ = p.bar.Add(n)
+	if p.bar == nil {
+		return
 	}
+	if bytes > 0 {
+		p.bytes += bytes
+		p.bar.Describe(p.phase + " " + humanBytes(p.bytes))
+	}
+	_ = p.bar.Add(n)
 }
 
 func (p *barProgress) Done() {

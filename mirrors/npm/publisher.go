@@ -27,11 +27,11 @@ import (
 
 // ErrConflict is returned when the mirror already holds a version of a
 // package with other bytes than the artifact Sluice would publish.
-var ErrConflict = errors.New("mirror holds different bytes for this version")
+var ErrConflict = errors.New("mirror contains different bytes for this version")
 
-// Auth is how the publisher authenticates: a token, or a user and
-// password that it exchanges for a token with the registry's login
-// endpoint (npm's "adduser" protocol).
+// Auth holds the publisher's credentials: a token, or a user and password
+// that it exchanges for a token at the registry's login endpoint (npm's
+// "adduser" protocol).
 type Auth struct {
 	Token    string
 	Username string
@@ -186,9 +186,10 @@ func (p *Publisher) present(ctx context.Context, a *state.Artifact) (bool, error
 }
 
 // Publish uploads the artifact's tarball with the package.json it
-// contains. It does not ask first whether the mirror has the version: the
-// registry answers a publish of an existing version with 409 Conflict, and
-// only then does Publish read the mirror's document to compare integrity.
+// contains. It does not ask first whether the mirror has the version,
+// because the registry responds to a publish of an existing version with
+// 409 Conflict; only then does Publish read the mirror's document to
+// compare integrity.
 func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (bool, error) {
 	unlock := p.lock(a.Name)
 	defer unlock()
@@ -205,6 +206,7 @@ func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func
 	if err != nil {
 		return false, err
 	}
+
 	h, err := p.header(ctx)
 	if err != nil {
 		return false, err
@@ -215,7 +217,7 @@ func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func
 	if errors.As(err, &se) && se.Status == http.StatusConflict {
 		present, err := p.present(ctx, a)
 		if err == nil && !present {
-			err = fmt.Errorf("the mirror answered 409 Conflict but does not list %s: %w", a.Key(), se)
+			err = fmt.Errorf("the mirror responded 409 Conflict but does not list %s: %w", a.Key(), se)
 		}
 		return present, err
 	}
@@ -223,6 +225,7 @@ func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func
 		return false, err
 	}
 	resp.Body.Close()
+
 	p.sentMu.Lock()
 	defer p.sentMu.Unlock()
 	for _, t := range a.Tags {
@@ -266,9 +269,10 @@ func (p *Publisher) publishBody(a *state.Artifact, tgz []byte) ([]byte, error) {
 	})
 }
 
-// SetTags points each given dist-tag at its version. Tags that this
-// publisher's own publish requests set to the same version cost no request;
-// for the others it reads the mirror's tags and changes those that differ.
+// SetTags points each given dist-tag at its version. A tag that this
+// publisher's own publish request already set to that version costs no
+// request. For the others it reads the mirror's tags and changes those
+// that differ.
 func (p *Publisher) SetTags(ctx context.Context, name string, tags map[string]string) error {
 	p.sentMu.Lock()
 	todo := map[string]string{}
