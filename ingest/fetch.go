@@ -79,9 +79,8 @@ func (r *Runner) fetchOne(ctx context.Context, runID string, a *state.Artifact) 
 		rerr := r.DB.Record(state.Entry{Type: state.EntryFetchFailed, Subject: a.Key(), Run: runID,
 			Actor: r.Actor, Evidence: map[string]string{"tarball": a.TarballURL, "error": err.Error(),
 				"gotIntegrity": hashes.Integrity()}})
-		return a, 0, errors.Join(fmt.Errorf("%s: tarball from %s rejected, nothing was stored: %w; "+
-			"the upstream or a proxy on the way served other bytes than the registry published: "+
-			"report it upstream and sync again", a.Key(), a.TarballURL, err), rerr)
+		return a, 0, errors.Join(fmt.Errorf("%s: tarball from %s rejected, nothing was stored: %w",
+			a.Key(), a.TarballURL, err), rerr)
 	}
 	digest, err := w.Commit()
 	if err != nil {
@@ -112,13 +111,17 @@ func (r *Runner) fetchOne(ctx context.Context, runID string, a *state.Artifact) 
 	return got, size, err
 }
 
+// verifyTarball checks the downloaded bytes against the registry's
+// integrity, then against the lockfile's, and says which side to suspect.
 func verifyTarball(h npm.Hashes, a *state.Artifact) error {
 	if err := h.Verify(a.Integrity, a.Shasum); err != nil {
-		return fmt.Errorf("registry integrity: %w", err)
+		return fmt.Errorf("%w; the upstream or a proxy on the way served other bytes than the "+
+			"registry published: report it upstream and sync again", err)
 	}
 	if a.LockIntegrity != "" {
 		if err := h.Verify(a.LockIntegrity, ""); err != nil {
-			return fmt.Errorf("lockfile integrity: %w", err)
+			return fmt.Errorf("the bytes match the registry but not the lockfile: %w; "+
+				"the lockfile was edited or made against another registry: regenerate it", err)
 		}
 	}
 	return nil

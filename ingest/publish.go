@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -23,6 +24,11 @@ func (r *Runner) publishAll(ctx context.Context, runID string, arts []*state.Art
 			todo = append(todo, i)
 		}
 	}
+	if len(todo) > 0 {
+		if err := r.Publish.Check(ctx); err != nil {
+			return fmt.Errorf("publish: nothing was published: %w", err)
+		}
+	}
 	r.Progress.Start("publish", len(todo))
 	defer r.Progress.Done()
 	var mu sync.Mutex
@@ -38,7 +44,12 @@ func (r *Runner) publishAll(ctx context.Context, runID string, arts []*state.Art
 			if err == nil {
 				next, err = r.DB.Transition(a.Key(), state.Change{To: state.StatePublished, Run: runID,
 					Actor: r.Actor, Skipped: state.Between(a.State, state.StatePublished),
-					Evidence: map[string]string{"mirror": r.Publish.Name(), "digest": a.Digest,
+					Update: func(x *state.Artifact) {
+						if !slices.Contains(x.Mirrors, r.Publish.URL()) {
+							x.Mirrors = append(x.Mirrors, r.Publish.URL())
+						}
+					},
+					Evidence: map[string]string{"mirror": r.Publish.URL(), "digest": a.Digest,
 						"tarball":        r.Publish.TarballURL(a.Name, a.Version),
 						"alreadyPresent": fmt.Sprint(present)}})
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -74,7 +75,7 @@ func (r *Runner) defaults() {
 func (r *Runner) Sync(ctx context.Context, ms []*manifests.Manifest) (*Summary, error) {
 	r.defaults()
 	start := time.Now()
-	run, err := r.DB.StartRun(manifestPaths(ms), r.Actor)
+	run, err := r.DB.StartRun(manifestDigests(ms), r.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 	resolved, notes, err := r.resolve(ctx, ms)
 	sum.Notes = notes
 	if err != nil {
-		return err
+		return fmt.Errorf("nothing was fetched: %w", err)
 	}
 	sum.Resolved = len(resolved)
 	arts, err := r.record(runID, resolved, ms, sum)
@@ -101,7 +102,13 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 		return err
 	}
 	fetchErr := r.fetchAll(ctx, runID, arts, sum)
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted; what was stored is kept, run sync again to continue: %w", ctx.Err())
+	}
 	stageErr := r.stageAll(ctx, runID, arts, sum)
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted; what was stored is kept, run sync again to continue: %w", ctx.Err())
+	}
 	var pubErr error
 	if r.Publish != nil {
 		pubErr = r.publishAll(ctx, runID, arts, sum)
@@ -116,6 +123,7 @@ func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.
 	var notes []string
 	var errs []error
 	seen := map[string]bool{}
+	pinged := false
 	r.Progress.Start("resolve", -1)
 	defer r.Progress.Done()
 	for _, m := range ms {
@@ -132,9 +140,20 @@ func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.
 			errs = append(errs, fmt.Errorf("%s: asks for npm packages but no npm upstream is configured", m.Path))
 			continue
 		}
+		if !pinged {
+			if err := r.NPM.Ping(ctx); err != nil {
+				return nil, notes, err
+			}
+			pinged = true
+		}
 		deps := m.Spec.NPM.Dependencies
+		reported := 0
+		onResolved := func(n int) {
+			r.Progress.Add(n-reported, 0)
+			reported = n
+		}
 		res, err := npm.NewResolver(r.NPM, npm.Options{Optional: deps.Optional, Peer: deps.Peer,
-			Concurrency: r.Concurrency, OnResolved: func(int) { r.Progress.Add(1, 0) }}).Resolve(ctx, reqs)
+			Concurrency: r.Concurrency, OnResolved: onResolved}).Resolve(ctx, reqs)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -147,7 +166,7 @@ func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, notes, fmt.Errorf("resolve: nothing was fetched:\n%w", err)
+		return nil, notes, fmt.Errorf("resolve failed:\n%w", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out, notes, nil
@@ -198,10 +217,16 @@ func resolvedChange(runID, actor string, p *npm.Resolved) state.Change {
 		}}
 }
 
-func manifestPaths(ms []*manifests.Manifest) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Path
+// manifestDigests maps each manifest's absolute path to the sha256 of its
+// content as parsed, for the ledger.
+func manifestDigests(ms []*manifests.Manifest) map[string]string {
+	out := make(map[string]string, len(ms))
+	for _, m := range ms {
+		path, err := filepath.Abs(m.Path)
+		if err != nil {
+			path = m.Path
+		}
+		out[path] = m.Digest
 	}
 	return out
 }

@@ -40,6 +40,11 @@ type Stage interface {
 type Publisher interface {
 	// Name identifies the mirror in logs and the ledger.
 	Name() string
+	// URL is the mirror's base URL, recorded on each artifact it receives.
+	URL() string
+	// Check verifies that the mirror is reachable and accepts the
+	// credentials, before anything is published.
+	Check(ctx context.Context) error
 	// Publish uploads the artifact's original tarball unless the mirror
 	// already has that version; present reports that it had. An existing
 	// version whose integrity differs is an error.

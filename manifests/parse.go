@@ -2,6 +2,8 @@ package manifests
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +46,8 @@ func parse(file string, data []byte) (*Manifest, problems) {
 	if !ok {
 		return nil, d.errs
 	}
-	m := &Manifest{Path: file}
+	sum := sha256.Sum256(data)
+	m := &Manifest{Path: file, Digest: "sha256:" + hex.EncodeToString(sum[:])}
 	d.manifest(root, m)
 	return m, d.errs
 }

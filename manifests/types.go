@@ -22,6 +22,9 @@ type Manifest struct {
 
 	// Path is the file the manifest was read from. It is not part of the YAML.
 	Path string `json:"-"`
+	// Digest is the sha256 of the file's bytes ("sha256:<hex>"), recorded
+	// in the ledger with each run. It is not part of the YAML.
+	Digest string `json:"-"`
 
 	namePos Position // position of metadata.name, to report names used twice across files
 }

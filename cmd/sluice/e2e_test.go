@@ -160,4 +160,38 @@ spec:
 	if !bytes.Equal(before, after) {
 		t.Error("pin changed a lockfile it refused")
 	}
+
+	// A lockfile that could be pinned on its own stays unchanged when
+	// another lockfile of the same call offends.
+	good := filepath.Join(t.TempDir(), "package-lock.json")
+	goodText := []byte(`{
+  "name": "chalk-only",
+  "lockfileVersion": 3,
+  "packages": {
+    "": {"name": "chalk-only"},
+    "node_modules/chalk": {
+      "version": "4.1.2",
+      "resolved": "https://registry.npmjs.org/chalk/-/chalk-4.1.2.tgz",
+      "integrity": "sha512-oKnbhFyRIXpUuez8iBMmyEa4nbj4IOQyuhc/wy9kY7/WVPcwIO9VA668Pu8RkO7+0G76SLROeyw9CpQ061i4mA=="
+    }
+  }
+}
+`)
+	os.WriteFile(good, goodText, 0o644)
+	r = sluice(t, "pin", "--data-dir", e.dataDir, "--npm-mirror", e.verdaccio.URL, good, lock)
+	if r.exitCode() != exitOffenders {
+		t.Fatalf("pin of a good and a bad lockfile: exit %d, want %d", r.exitCode(), exitOffenders)
+	}
+	if now, _ := os.ReadFile(good); !bytes.Equal(now, goodText) {
+		t.Error("pin rewrote the good lockfile although the other one offends")
+	}
+
+	// Pinning to a mirror the packages were never published to is refused.
+	r = sluice(t, "pin", "--data-dir", e.dataDir, "--npm-mirror", "http://127.0.0.1:9/", good)
+	if r.exitCode() != exitOffenders || !strings.Contains(r.stdout, "not published to http://127.0.0.1:9/") {
+		t.Errorf("pin to another mirror: exit %d\n%s", r.exitCode(), r.stdout)
+	}
+	if r := mustSluice(t, "pin", "--data-dir", e.dataDir, "--npm-mirror", e.verdaccio.URL, good); !strings.Contains(r.stdout, "1 entries pinned") {
+		t.Errorf("pin of the good lockfile alone: %s", r.stdout)
+	}
 }

@@ -35,7 +35,7 @@ func TestSyncRejectsBadInput(t *testing.T) {
 			[]string{"manifest.yaml:"}, exitFailure},
 		{"unknown field", "apiVersion: sluice.dev/v1\nkind: Manifest\nmetadata: {name: x, owner: y, dataClass: z}\nspec:\n  npm:\n    packges: [lodash]\n",
 			[]string{"manifest.yaml:6", "packges"}, exitFailure},
-		{"unknown package", "", []string{"no-such-package-sluice: package not found", "nothing was fetched"}, exitFailure},
+		{"unknown package", "", []string{"no-such-package-sluice@1.0.0: package not found at", "nothing was fetched"}, exitFailure},
 		{"range matches nothing", "", []string{"lodash@^9.0.0: no version matches; the latest version is 4.17.21"}, exitFailure},
 	}
 	for _, tt := range tests {
@@ -160,5 +160,33 @@ func TestSyncResumesAfterMirrorGoesDown(t *testing.T) {
 	}
 	if v := packumentVersions(t, e.verdaccio.URL, "lodash"); len(v) != 2 {
 		t.Errorf("mirror holds %d lodash versions, want 2", len(v))
+	}
+}
+
+func TestSyncUnreachableUpstream(t *testing.T) {
+	e := newEnv(t)
+	r := sluice(t, "sync", "-q", "--data-dir", e.dataDir, "--npm-upstream", "http://127.0.0.1:9/",
+		"--retries", "0", e.manifest)
+	if r.exitCode() != exitFailure {
+		t.Fatalf("exit %d, want %d", r.exitCode(), exitFailure)
+	}
+	msg := r.err.Error()
+	if !strings.Contains(msg, "npm upstream http://127.0.0.1:9/ is not reachable") {
+		t.Errorf("error does not name the unreachable upstream: %v", msg)
+	}
+	if n := strings.Count(msg, "\n"); n > 2 {
+		t.Errorf("error has %d lines; one unreachable upstream should give one error:\n%s", n, msg)
+	}
+}
+
+func TestSyncWrongMirrorToken(t *testing.T) {
+	e := newEnv(t)
+	t.Setenv("SLUICE_NPM_MIRROR_TOKEN", "not-a-token")
+	r := e.sync(t)
+	if r.err == nil {
+		t.Fatal("sync published with a wrong token")
+	}
+	if !strings.Contains(r.err.Error(), "SLUICE_NPM_MIRROR_TOKEN") || strings.Count(r.err.Error(), "\n") > 2 {
+		t.Errorf("a wrong token should fail once, naming the credentials:\n%v", r.err)
 	}
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"encoding/hex"
 	"fmt"
 	"os"
 
@@ -30,16 +30,24 @@ export. Exits 3 when the ledger is broken.`,
 			if err != nil {
 				return err
 			}
+			if anchor != "" && !validHash(anchor) {
+				return &usageError{fmt.Errorf("invalid --expect-head %q: give the 64-digit hex hash that ledger verify printed", anchor)}
+			}
 			if anchor != "" && v.Head != anchor {
 				v.Problems = append(v.Problems, state.Problem{Seq: v.Entries,
 					Message: fmt.Sprintf("head is %s, expected %s: entries were added or removed since the head was recorded", v.Head, anchor)})
 			}
 			out := cmd.OutOrStdout()
 			for _, p := range v.Problems {
-				fmt.Fprintf(out, "entry %d: %s\n", p.Seq, p.Message)
+				if p.Subject != "" {
+					fmt.Fprintf(out, "entry %d (%s): %s\n", p.Seq, p.Subject, p.Message)
+				} else {
+					fmt.Fprintf(out, "entry %d: %s\n", p.Seq, p.Message)
+				}
 			}
 			if !v.OK() {
-				return &offendersError{fmt.Sprintf("ledger verification failed: %d problems in %d entries", len(v.Problems), v.Entries)}
+				return &offendersError{fmt.Sprintf("ledger verification failed: %s in %s",
+					plural(len(v.Problems), "problem", "problems"), plural(int(v.Entries), "entry", "entries"))}
 			}
 			fmt.Fprintf(out, "ledger ok: %d entries, head %s\n", v.Entries, v.Head)
 			return nil
@@ -53,7 +61,7 @@ export. Exits 3 when the ledger is broken.`,
 		Short: "Write every ledger entry as JSON Lines, for auditors",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}
@@ -75,6 +83,14 @@ export. Exits 3 when the ledger is broken.`,
 	return cmd
 }
 
+func validHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
 func verifyLedger(g *globals, file string) (*state.Verification, error) {
 	if file != "" {
 		f, err := os.Open(file)
@@ -82,12 +98,13 @@ func verifyLedger(g *globals, file string) (*state.Verification, error) {
 			return nil, err
 		}
 		defer f.Close()
-		return state.VerifyExport(f)
+		v, err := state.VerifyExport(f)
+		if err != nil {
+			return nil, &offendersError{fmt.Sprintf("%s: %v", file, err)}
+		}
+		return v, nil
 	}
-	if _, err := os.Stat(g.dataDir); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no data directory at %s: pass --data-dir or run sluice sync first", g.dataDir)
-	}
-	st, err := g.openStore()
+	st, err := g.openExistingStore()
 	if err != nil {
 		return nil, err
 	}

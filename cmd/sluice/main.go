@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -40,7 +41,7 @@ func main() {
 	switch {
 	case errors.As(err, &oe):
 		os.Exit(exitOffenders)
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"):
 		os.Exit(exitUsage)
 	}
 	os.Exit(exitFailure)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,10 +20,11 @@ func newPinCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pin LOCKFILE...",
 		Short: "Point lockfiles at the internal mirror",
-		Long: `Pin rewrites the resolved URL of every entry in package-lock.json (v2, v3)
-and yarn.lock (v1) files to the internal mirror, keeping integrity fields
+		Long: `Pin rewrites the resolved URL of every entry in package-lock.json (v1, v2,
+v3) and yarn.lock (v1) files to the internal mirror, keeping integrity fields
 and every other byte as they are. It refuses, changes nothing and exits 3
-when any entry is not mirrored, listing each such entry with what to do.
+when any entry of any of the files is not on that mirror, listing each such
+entry with what to do.
 Pinning a pinned lockfile changes nothing. With --check it writes nothing
 and exits 3 when a lockfile is not fully pinned.`,
 		Args: cobra.MinimumNArgs(1),
@@ -36,29 +36,13 @@ and exits 3 when a lockfile is not fully pinned.`,
 			if err != nil {
 				return &usageError{err}
 			}
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			p := &pin.Pinner{DB: st.db, Mirror: pub}
-			out := cmd.OutOrStdout()
-			failed := 0
-			for _, path := range args {
-				n, err := pinFile(out, p, path, check)
-				if err != nil {
-					return err
-				}
-				failed += n
-			}
-			if failed > 0 {
-				fmt.Fprintln(out)
-				if check {
-					return &offendersError{fmt.Sprintf("%d lockfile entries are not pinned to %s", failed, pub.URL())}
-				}
-				return &offendersError{fmt.Sprintf("%d lockfile entries cannot be pinned to %s; no file was changed", failed, pub.URL())}
-			}
-			return nil
+			return pinFiles(cmd.OutOrStdout(), p, args, check)
 		},
 	}
 	cmd.Flags().StringVar(&mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"), "internal npm registry URL (env SLUICE_NPM_MIRROR)")
@@ -66,40 +50,79 @@ and exits 3 when a lockfile is not fully pinned.`,
 	return cmd
 }
 
-// pinFile pins one lockfile and returns how many entries offend.
-func pinFile(w io.Writer, p *pin.Pinner, path string, check bool) (int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	res, err := p.Pin(path, data)
-	if err != nil {
-		return 0, err
-	}
-	for _, o := range res.Offenders {
-		fmt.Fprintln(w, o)
-	}
-	if len(res.Offenders) > 0 {
-		return len(res.Offenders), nil
-	}
-	if check {
-		if res.Changed > 0 {
-			fmt.Fprintf(w, "%s: %d entries do not point at the mirror; run sluice pin %s\n", path, res.Changed, path)
+// pinFiles pins every lockfile or none: it checks them all first and
+// writes only when no entry of any of them offends, so lockfiles that go
+// together never end up pointing at different places.
+func pinFiles(w io.Writer, p *pin.Pinner, paths []string, check bool) error {
+	var results []*pin.Result
+	offenders, unpinned := 0, 0
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read lockfile: %w", err)
 		}
-		return res.Changed, nil
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		res, err := p.Pin(abs, data)
+		if err != nil {
+			return err
+		}
+		for _, o := range res.Offenders {
+			fmt.Fprintln(w, o)
+		}
+		offenders += len(res.Offenders)
+		if check && len(res.Offenders) == 0 && res.Changed > 0 {
+			fmt.Fprintf(w, "%s: %s do not point at the mirror; run sluice pin %s\n", path,
+				plural(res.Changed, "entry", "entries"), path)
+			unpinned += res.Changed
+		}
+		results = append(results, res)
 	}
-	if !bytes.Equal(res.Output, data) {
+	switch {
+	case offenders > 0 && check:
+		return &offendersError{fmt.Sprintf("%s cannot be installed from %s",
+			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL())}
+	case offenders > 0:
+		return &offendersError{fmt.Sprintf("%s cannot be pinned to %s; no file was changed",
+			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL())}
+	case unpinned > 0:
+		return &offendersError{fmt.Sprintf("%s not pinned to %s",
+			plural(unpinned, "lockfile entry is", "lockfile entries are"), p.Mirror.URL())}
+	case check:
+		return nil
+	}
+	for i, res := range results {
+		if err := writePinned(w, p, paths[i], res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePinned writes one pinned lockfile and records it.
+func writePinned(w io.Writer, p *pin.Pinner, path string, res *pin.Result) error {
+	if res.Changed > 0 {
 		if err := writeAtomic(path, res.Output); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	fmt.Fprintf(w, "%s: %d entries pinned, %d already pinned\n", path, res.Changed, res.Unchanged)
 	if err := p.MarkPinned(res, actor()); err != nil {
-		return 0, err
+		return err
 	}
-	return 0, p.DB.Record(state.Entry{Type: state.EntryPinned, Subject: path, Actor: actor(),
+	return p.DB.Record(state.Entry{Type: state.EntryPinned, Subject: res.File, Actor: actor(),
 		Evidence: map[string]string{"digest": pin.Digest(res.Output), "changed": fmt.Sprint(res.Changed),
 			"unchanged": fmt.Sprint(res.Unchanged), "mirror": p.Mirror.URL()}})
+}
+
+// plural returns "1 entry" or "3 entries".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // writeAtomic replaces a file through a temporary file in its folder, so a

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -31,7 +33,7 @@ changes no state.`,
 			if err != nil {
 				return err
 			}
-			st, err := g.openStore()
+			st, err := g.openPlanStore()
 			if err != nil {
 				return err
 			}
@@ -58,6 +60,26 @@ changes no state.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&all, "all", false, "list every package, not only the new ones")
 	return cmd
+}
+
+// openPlanStore opens the data directory when a sync has created it, and
+// otherwise an empty store in a temporary folder, so that plan never
+// creates the data directory.
+func (g *globals) openPlanStore() (*store, error) {
+	if _, err := os.Stat(filepath.Join(g.dataDir, "sluice.db")); err == nil {
+		return g.openStore()
+	}
+	tmp, err := os.MkdirTemp("", "sluice-plan-")
+	if err != nil {
+		return nil, err
+	}
+	st, err := (&globals{dataDir: tmp}).openStore()
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	st.cleanup = func() { os.RemoveAll(tmp) }
+	return st, nil
 }
 
 func printPlan(w io.Writer, p *ingest.Plan, all bool) {

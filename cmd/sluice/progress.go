@@ -93,6 +93,10 @@ func (p *logProgress) Add(n int, bytes int64) {
 func (p *logProgress) Done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.log.Info(p.phase+" finished", "items", p.items, "bytes", p.bytes,
-		"duration", time.Since(p.start).Round(time.Millisecond))
+	attrs := []any{"items", p.items}
+	if p.bytes > 0 {
+		attrs = append(attrs, "bytes", p.bytes)
+	}
+	attrs = append(attrs, "duration", time.Since(p.start).Round(time.Millisecond))
+	p.log.Info(p.phase+" finished", attrs...)
 }

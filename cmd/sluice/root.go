@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,6 +53,10 @@ ledger that 'sluice ledger verify' checks.`,
   sluice ledger verify`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		_, err := g.logger()
+		return err
+	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.dataDir, "data-dir", envOr("SLUICE_DATA_DIR", ".sluice"),
 		"folder for the blob store and state database (env SLUICE_DATA_DIR)")
@@ -88,9 +94,17 @@ func (g *globals) logger() (*slog.Logger, error) {
 type store struct {
 	db    *state.DB
 	blobs *blobs.Store
+	// cleanup, when set, removes a temporary data directory on Close.
+	cleanup func()
 }
 
-func (s *store) Close() error { return s.db.Close() }
+func (s *store) Close() error {
+	err := s.db.Close()
+	if s.cleanup != nil {
+		s.cleanup()
+	}
+	return err
+}
 
 // openStore opens the state database first, because its file lock keeps a
 // second sluice off the same data directory, and only then the blob store,
@@ -106,6 +120,17 @@ func (g *globals) openStore() (*store, error) {
 		return nil, err
 	}
 	return &store{db: db, blobs: b}, nil
+}
+
+// openExistingStore opens the data directory only if a sync has created
+// it, so that a mistyped --data-dir fails instead of showing an empty
+// store.
+func (g *globals) openExistingStore() (*store, error) {
+	if _, err := os.Stat(filepath.Join(g.dataDir, "sluice.db")); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no Sluice data in %s: pass --data-dir (or set SLUICE_DATA_DIR) to the "+
+			"folder sync uses, or run sluice sync first", g.dataDir)
+	}
+	return g.openStore()
 }
 
 func (g *globals) httpClient(log *slog.Logger, retries int) *fetch.Client {

@@ -39,6 +39,12 @@ func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
 
 // runner builds an ingest runner from the flags and the environment.
 func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runner, error) {
+	if f.concurrency < 1 {
+		return nil, &usageError{fmt.Errorf("invalid --concurrency %d: use 1 or more", f.concurrency)}
+	}
+	if f.retries < 0 {
+		return nil, &usageError{fmt.Errorf("invalid --retries %d: use 0 or more", f.retries)}
+	}
 	client := g.httpClient(log, f.retries)
 	reg, err := npm.NewRegistry(f.upstream, os.Getenv("SLUICE_NPM_TOKEN"), client)
 	if err != nil {

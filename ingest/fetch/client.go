@@ -59,7 +59,8 @@ func WithBackoff(minWait, maxWait time.Duration) Option {
 	return func(c *Client) { c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait }
 }
 
-// WithLogger logs each retry at debug level, and gives-up at warn level.
+// WithLogger logs each retry at debug level. The caller reports the final
+// error, so the client logs nothing above debug.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) { c.http.Logger = slogAdapter{l} }
 }
@@ -146,7 +147,7 @@ func countAttempt(_ retryablehttp.Logger, req *http.Request, _ int) {
 // slogAdapter lets retryablehttp log through log/slog.
 type slogAdapter struct{ l *slog.Logger }
 
-func (a slogAdapter) Error(msg string, kv ...any) { a.l.Warn(msg, kv...) }
+func (a slogAdapter) Error(msg string, kv ...any) { a.l.Debug(msg, kv...) }
 func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Debug(msg, kv...) }
 func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug(msg, kv...) }
 func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Debug(msg, kv...) }

@@ -80,3 +80,27 @@ func (h Hashes) Verify(integrity, shasum string) error {
 	}
 	return nil
 }
+
+// checkLockIntegrity compares the integrity a lockfile recorded with the
+// registry's, digest by digest for each algorithm both name. A lockfile
+// that disagrees was edited or made against another registry's packages.
+func checkLockIntegrity(lock, registry string) error {
+	if lock == "" || registry == "" {
+		return nil
+	}
+	want := map[string]string{}
+	for _, entry := range strings.Fields(registry) {
+		if algo, digest, ok := strings.Cut(entry, "-"); ok {
+			want[algo] = digest
+		}
+	}
+	for _, entry := range strings.Fields(lock) {
+		algo, digest, ok := strings.Cut(entry, "-")
+		if ok && want[algo] != "" && want[algo] != digest {
+			return fmt.Errorf("%w: the lockfile records %s but the registry publishes %s-%s; "+
+				"the lockfile was edited or made against another registry: regenerate it",
+				ErrIntegrity, entry, algo, want[algo])
+		}
+	}
+	return nil
+}

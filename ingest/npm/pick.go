@@ -72,28 +72,28 @@ func Pick(p *Packument, spec string, prerelease bool) (string, error) {
 	spec = strings.TrimSpace(spec)
 	if v, ok := p.DistTags[spec]; ok {
 		if _, ok := p.Versions[v]; !ok {
-			return "", fmt.Errorf("%s: dist-tag %q points at %s, which the packument does not list", p.Name, spec, v)
+			return "", fmt.Errorf("dist-tag %q points at %s, which the packument does not list", spec, v)
 		}
 		return v, nil
 	}
 	if npmsemver.IsExact(spec) {
 		want, err := npmsemver.ParseVersion(spec)
 		if err != nil {
-			return "", fmt.Errorf("%s: invalid version %q", p.Name, spec)
+			return "", fmt.Errorf("invalid version %q", spec)
 		}
 		for _, c := range sortedVersions(p) {
 			if c.v.Equal(want) {
 				return c.raw, nil
 			}
 		}
-		return "", fmt.Errorf("%s@%s: %w; %s", p.Name, spec, ErrNoMatch, p.describeLatest())
+		return "", fmt.Errorf("%w; %s", ErrNoMatch, p.describeLatest())
 	}
 	r, err := npmsemver.ParseRange(spec, prerelease)
 	if err != nil {
 		if spec != "" && !strings.ContainsAny(spec, "<>=^~|* ") {
-			return "", fmt.Errorf("%s: no dist-tag %q; tags are %s", p.Name, spec, p.describeTags())
+			return "", fmt.Errorf("no dist-tag %q; the tags are %s", spec, p.describeTags())
 		}
-		return "", fmt.Errorf("%s: %w", p.Name, err)
+		return "", err
 	}
 	if latest, ok := p.DistTags["latest"]; ok {
 		if v, err := npmsemver.ParseVersion(latest); err == nil && r.Check(v) {
@@ -115,7 +115,7 @@ func Pick(p *Packument, spec string, prerelease bool) (string, error) {
 	if fallback != "" {
 		return fallback, nil
 	}
-	return "", fmt.Errorf("%s@%s: %w; %s", p.Name, spec, ErrNoMatch, p.describeLatest())
+	return "", fmt.Errorf("%w; %s", ErrNoMatch, p.describeLatest())
 }
 
 // PickLatest returns the n highest versions that satisfy spec, highest
@@ -123,7 +123,7 @@ func Pick(p *Packument, spec string, prerelease bool) (string, error) {
 func PickLatest(p *Packument, spec string, n int, prerelease bool) ([]string, error) {
 	r, err := npmsemver.ParseRange(spec, prerelease)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Name, err)
+		return nil, err
 	}
 	var out []string
 	for _, c := range sortedVersions(p) {
@@ -135,7 +135,7 @@ func PickLatest(p *Packument, spec string, n int, prerelease bool) ([]string, er
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s@%s: %w; %s", p.Name, spec, ErrNoMatch, p.describeLatest())
+		return nil, fmt.Errorf("%w; %s", ErrNoMatch, p.describeLatest())
 	}
 	return out, nil
 }

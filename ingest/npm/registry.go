@@ -138,13 +138,30 @@ func (r *Registry) header(target string, accept string) http.Header {
 	return h
 }
 
+// Ping checks that the registry answers at all (npm's /-/ping endpoint), so
+// that an unreachable upstream fails once instead of once per package. Any
+// HTTP status passes: only a transport error fails.
+func (r *Registry) Ping(ctx context.Context) error {
+	u := r.base.String() + "-/ping"
+	resp, err := r.client.Get(ctx, u, r.header(u, "application/json"))
+	var se *fetch.StatusError
+	if errors.As(err, &se) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("npm upstream %s is not reachable: %w; check --npm-upstream and the network", r.base, err)
+	}
+	resp.Body.Close()
+	return nil
+}
+
 // Packument fetches the abbreviated packument of a package.
 func (r *Registry) Packument(ctx context.Context, name string) (*Packument, error) {
 	u := r.PackumentURL(name)
 	resp, err := r.client.Get(ctx, u, r.header(u, abbreviatedAccept))
 	var se *fetch.StatusError
 	if errors.As(err, &se) && se.Status == http.StatusNotFound {
-		return nil, fmt.Errorf("%s: %w at %s", name, ErrPackageNotFound, r.base)
+		return nil, fmt.Errorf("%w at %s", ErrPackageNotFound, r.base)
 	}
 	if err != nil {
 		return nil, err

@@ -130,6 +130,10 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) (*Result, error)
 				continue
 			}
 			for _, v := range versions {
+				if err := checkLockIntegrity(e.Integrity, p.Versions[v].Dist.Integrity); err != nil {
+					errs, res.Warnings = report(errs, res.Warnings, e, err)
+					continue
+				}
 				next = append(next, r.add(p, v, e, found, followed)...)
 			}
 			if r.opts.OnResolved != nil {

@@ -98,11 +98,11 @@ func TestResolveErrors(t *testing.T) {
 		wantMsg string
 	}{
 		{"unknown package", Request{Name: "no-such-package-sluice", Origin: "app.yaml:7"},
-			ErrPackageNotFound, "app.yaml:7: no-such-package-sluice: package not found"},
+			ErrPackageNotFound, "app.yaml:7: package not found at http://127.0.0.1:"},
 		{"range matches nothing", Request{Name: "lodash", Spec: "^5.0.0", Origin: "app.yaml:9"},
-			ErrNoMatch, "app.yaml:9: lodash@^5.0.0: no version matches; the latest version is 4.17.21"},
+			ErrNoMatch, "app.yaml:9: no version matches; the latest version is 4.17.21"},
 		{"exact version missing", Request{Name: "lodash", Spec: "4.17.99", Origin: "app.yaml:3"},
-			ErrNoMatch, "lodash@4.17.99: no version matches"},
+			ErrNoMatch, "app.yaml:3: no version matches"},
 		{"git spec", Request{Name: "lodash", Spec: "git+https://example.invalid/x.git", Origin: "x"},
 			ErrUnsupportedSpec, "registry packages only"},
 	}
@@ -143,5 +143,20 @@ func TestResolveSendsToken(t *testing.T) {
 	}
 	if _, err := NewResolver(testRegistry(t, upstream, "s3cret"), Options{}).Resolve(context.Background(), req); err != nil {
 		t.Errorf("resolve with the token: %v", err)
+	}
+}
+
+func TestResolveRejectsWrongLockfileIntegrity(t *testing.T) {
+	upstream := npmfixture.New(t)
+	req := Request{Name: "ms", Spec: "2.1.2", NoDependencies: true, Origin: "package-lock.json:251",
+		Integrity: "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}
+	_, err := NewResolver(testRegistry(t, upstream, ""), Options{}).Resolve(context.Background(), []Request{req})
+	if !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("err = %v, want ErrIntegrity", err)
+	}
+	for _, want := range []string{"package-lock.json:251", "regenerate it"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
 	}
 }

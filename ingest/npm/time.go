@@ -11,8 +11,8 @@ import (
 	"github.com/sluice-dev/sluice/ingest/fetch"
 )
 
-// fullAccept asks for the full packument: the abbreviated form that
-// resolving uses has no "time" field.
+// fullAccept requests the full packument, because the abbreviated form
+// that resolving uses has no "time" field.
 const fullAccept = "application/json"
 
 // PublishTimes fetches a package's full packument and returns its "time"

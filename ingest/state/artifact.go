@@ -79,6 +79,10 @@ type Artifact struct {
 	// dependency edge that pulled it in ("chalk@4.1.2 -> ansi-styles@^4.1.0").
 	RequestedBy string `json:"requestedBy,omitempty"`
 
+	// Mirrors lists the base URLs of the mirrors the artifact was published
+	// to; pinning points lockfiles only at one of them.
+	Mirrors []string `json:"mirrors,omitempty"`
+
 	// Skipped names the pipeline stages that were not configured when the
 	// artifact passed them, so the ledger shows they did not run.
 	Skipped []State `json:"skipped,omitempty"`

@@ -35,16 +35,18 @@ type DB struct {
 }
 
 // Open opens or creates the state database at path.
-func Open(path string) (*DB, error) {
+func Open(path string) (_ *DB, err error) {
+	defer recoverDamage(path, &err)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	var b *bolt.DB
+	b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		return nil, fmt.Errorf("open %s: %w; wait for it to finish, or give this run another --data-dir", path, ErrLocked)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open state database %s: %w", path, err)
+		return nil, fmt.Errorf("open state database %s: %w; restore the data directory from a backup", path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketArtifacts, bucketRuns, bucketLedger, bucketMeta} {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -90,6 +91,7 @@ func appendEntry(tx *bolt.Tx, now time.Time, e Entry) error {
 // Problem is one break in the ledger found by verification.
 type Problem struct {
 	Seq     uint64 `json:"seq"`
+	Subject string `json:"subject,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -113,30 +115,47 @@ type chainChecker struct {
 func (c *chainChecker) check(e Entry) {
 	c.seq++
 	if e.Seq != c.seq {
-		c.problem(e.Seq, fmt.Sprintf("sequence jumps from %d to %d: entries were removed", c.seq-1, e.Seq))
+		c.problemAt(e, fmt.Sprintf("sequence jumps from %d to %d: entries were removed or reordered", c.seq-1, e.Seq))
 		c.seq = e.Seq
 	}
 	if e.Prev != c.prev {
-		c.problem(e.Seq, "prev does not match the hash of the entry before it: an entry before this one was edited or removed")
+		c.problemAt(e, "prev does not match the hash of the entry before it: an entry before this one was edited, removed or reordered")
 	}
 	if h, err := e.digest(); err != nil || h != e.Hash {
-		c.problem(e.Seq, "hash does not match the entry's content: this entry was edited")
+		c.problemAt(e, "hash does not match the entry's content: this entry was edited")
 	}
 	c.prev = e.Hash
 	c.v.Entries++
 	c.v.Head = e.Hash
 }
 
+func (c *chainChecker) problemAt(e Entry, msg string) {
+	c.v.Problems = append(c.v.Problems, Problem{Seq: e.Seq, Subject: e.Subject, Message: msg})
+}
+
 func (c *chainChecker) problem(seq uint64, msg string) {
 	c.v.Problems = append(c.v.Problems, Problem{Seq: seq, Message: msg})
+}
+
+// ErrDamaged is returned when the database file itself is corrupt, so that
+// bbolt cannot read its pages.
+var ErrDamaged = errors.New("state database is damaged")
+
+// recoverDamage turns the panic bbolt raises on a corrupt page into
+// ErrDamaged.
+func recoverDamage(path string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: %s: %v; restore it from a backup, or verify an export with --file", ErrDamaged, path, r)
+	}
 }
 
 // VerifyLedger checks the stored ledger's hash chain and that its last
 // entry is the head the store recorded, which catches entries removed from
 // the end.
-func (db *DB) VerifyLedger() (*Verification, error) {
+func (db *DB) VerifyLedger() (v *Verification, err error) {
+	defer recoverDamage(db.Path(), &err)
 	var c chainChecker
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketLedger).ForEach(func(k, v []byte) error {
 			var e Entry
 			if err := json.Unmarshal(v, &e); err != nil {
@@ -187,14 +206,18 @@ func VerifyExport(r io.Reader) (*Verification, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read ledger export: %w", err)
 	}
+	if c.v.Entries == 0 {
+		c.problem(0, "the export holds no entries")
+	}
 	return &c.v, nil
 }
 
 // ExportLedger writes every ledger entry as one JSON object per line, in
 // sequence order.
-func (db *DB) ExportLedger(w io.Writer) error {
+func (db *DB) ExportLedger(w io.Writer) (err error) {
+	defer recoverDamage(db.Path(), &err)
 	bw := bufio.NewWriter(w)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLedger).ForEach(func(_, v []byte) error {
 			if _, err := bw.Write(v); err != nil {
 				return err

@@ -1,9 +1,11 @@
 package state
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -14,12 +16,14 @@ import (
 // RunStatus is where a sync run stands.
 type RunStatus string
 
-// Run statuses. A run left "running" by a killed process stays so; the
-// next run picks up its artifacts where they stopped.
+// Run statuses. A run that a killed process left running is marked
+// interrupted when the next run starts; that run picks up its artifacts
+// where they stopped.
 const (
-	RunRunning   RunStatus = "running"
-	RunSucceeded RunStatus = "succeeded"
-	RunFailed    RunStatus = "failed"
+	RunRunning     RunStatus = "running"
+	RunSucceeded   RunStatus = "succeeded"
+	RunFailed      RunStatus = "failed"
+	RunInterrupted RunStatus = "interrupted"
 )
 
 // Run is one sync (or plan) of a set of manifests.
@@ -33,26 +37,76 @@ type Run struct {
 	Error     string           `json:"error,omitempty"`
 }
 
-// StartRun stores a new run in status running and records it in the ledger.
-func (db *DB) StartRun(manifests []string, actor string) (*Run, error) {
+// StartRun stores a new run in status running and records it in the
+// ledger. Runs still marked running belong to a process that ended without
+// finishing them, because the database admits one process at a time: they
+// are marked interrupted first. manifests maps each manifest file to the
+// sha256 digest of its content.
+func (db *DB) StartRun(manifests map[string]string, actor string) (*Run, error) {
 	now := db.now()
-	r := &Run{ID: newRunID(now), Manifests: manifests, Status: RunRunning, Started: now}
+	paths := make([]string, 0, len(manifests))
+	for p := range manifests {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	r := &Run{ID: newRunID(now), Manifests: paths, Status: RunRunning, Started: now}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := closeAbandonedRuns(tx, now); err != nil {
+			return err
+		}
 		if err := putJSON(tx.Bucket(bucketRuns), r.ID, r); err != nil {
 			return err
 		}
-		ev := map[string]string{"manifests": fmt.Sprint(manifests)}
+		ev := map[string]string{}
+		for p, digest := range manifests {
+			ev["manifest:"+p] = digest
+		}
 		return appendEntry(tx, now, Entry{Type: EntryRunStarted, Subject: r.ID, Run: r.ID,
 			Actor: actor, Evidence: ev})
 	})
 	return r, err
 }
 
-// FinishRun stores the run's outcome and records it in the ledger.
+func closeAbandonedRuns(tx *bolt.Tx, now time.Time) error {
+	b := tx.Bucket(bucketRuns)
+	var abandoned []*Run
+	err := b.ForEach(func(k, v []byte) error {
+		r := new(Run)
+		if err := json.Unmarshal(v, r); err != nil {
+			return fmt.Errorf("run %s: decode: %w", k, err)
+		}
+		if r.Status == RunRunning {
+			abandoned = append(abandoned, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range abandoned {
+		r.Status, r.Finished = RunInterrupted, now
+		r.Error = "the process ended before the run finished"
+		if err := putJSON(b, r.ID, r); err != nil {
+			return err
+		}
+		err := appendEntry(tx, now, Entry{Type: EntryRunFinished, Subject: r.ID, Run: r.ID,
+			Evidence: map[string]string{"status": string(r.Status), "error": r.Error}})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FinishRun stores the run's outcome and records it in the ledger. A run
+// whose error is a cancelled context is recorded as interrupted.
 func (db *DB) FinishRun(r *Run, runErr error) error {
 	now := db.now()
 	r.Finished, r.Status = now, RunSucceeded
-	if runErr != nil {
+	switch {
+	case errors.Is(runErr, context.Canceled):
+		r.Status, r.Error = RunInterrupted, runErr.Error()
+	case runErr != nil:
 		r.Status, r.Error = RunFailed, runErr.Error()
 	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,7 +131,7 @@ func TestVerifyLedgerDetectsTampering(t *testing.T) {
 			e.Hash, _ = e.digest()
 			data, _ := json.Marshal(e)
 			b.Put(seqKey(2), data)
-		}, "an entry before this one was edited or removed"},
+		}, "an entry before this one was edited, removed or reordered"},
 		{"removed from the middle", func(t *testing.T, b, _ *bolt.Bucket) {
 			b.Delete(seqKey(3))
 		}, "entries were removed"},
@@ -205,5 +207,36 @@ func TestOpenLocked(t *testing.T) {
 	defer db.Close()
 	if _, err := Open(path); !errors.Is(err, ErrLocked) {
 		t.Errorf("second Open: err = %v, want ErrLocked", err)
+	}
+}
+
+func TestVerifyDamagedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		newArtifact(db, t, fmt.Sprintf("pkg-%d", i))
+	}
+	db.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageSize := os.Getpagesize()
+	for i := 4 * pageSize; i < len(data)-pageSize; i++ {
+		data[i] = 0xff
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path)
+	if err != nil {
+		return // refusing to open a damaged file is fine too
+	}
+	defer db.Close()
+	if _, err := db.VerifyLedger(); !errors.Is(err, ErrDamaged) {
+		t.Errorf("verify of a damaged file: err = %v, want ErrDamaged", err)
 	}
 }

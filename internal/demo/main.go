@@ -95,7 +95,8 @@ func run(bin, work, upstream string) error {
 	}
 
 	step("npm ci from the mirror alone (any other host is blocked)")
-	out, err := npmclient.Exec(ctx, filepath.Join(work, "npm-home"), filepath.Join(work, "app"), mirror.URL, []string{"ci"})
+	out, err := npmclient.Exec(ctx, filepath.Join(work, "npm-home"), filepath.Join(work, "app"), mirror.URL, []string{"ci"},
+		npmclient.WithConfig("loglevel", "notice"))
 	fmt.Print(out)
 	if err != nil {
 		return err

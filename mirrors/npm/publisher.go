@@ -132,6 +132,37 @@ func (p *Publisher) login(ctx context.Context) error {
 	return nil
 }
 
+// Check asks the mirror who the credentials belong to (npm's whoami
+// endpoint), so that a wrong URL or token fails once, before any publish.
+// A registry without that endpoint (404) passes.
+func (p *Publisher) Check(ctx context.Context) error {
+	h, err := p.header(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := p.client.Get(ctx, p.base.String()+"-/whoami", h)
+	var se *fetch.StatusError
+	switch {
+	case errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden):
+		return fmt.Errorf("the mirror %s rejected the credentials (status %d): set SLUICE_NPM_MIRROR_TOKEN, "+
+			"or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD, to a publishing account", p.base, se.Status)
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+		return nil
+	case err != nil:
+		return fmt.Errorf("the mirror %s is not reachable: %w; check --npm-mirror", p.base, err)
+	}
+	defer resp.Body.Close()
+	var who struct {
+		Username string `json:"username"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&who) == nil && who.Username == "" {
+		return fmt.Errorf("the mirror %s does not recognise the credentials as any user: set "+
+			"SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD, "+
+			"to a publishing account", p.base)
+	}
+	return nil
+}
+
 // packument is the part of the mirror's package document the publisher reads.
 type packument struct {
 	DistTags map[string]string `json:"dist-tags"`

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluice-dev/sluice/ingest/state"
@@ -121,8 +122,13 @@ func (p *Pinner) check(e lockfile.Entry) (string, string) {
 	case !state.Reached(a.State, state.StatePublished):
 		return "", fmt.Sprintf("not published yet (state %s): run sluice sync with --npm-mirror", a.State)
 	}
+	if !slices.Contains(a.Mirrors, p.Mirror.URL()) {
+		return "", fmt.Sprintf("not published to %s (published to %s): check --npm-mirror, or sync "+
+			"with that mirror", p.Mirror.URL(), strings.Join(a.Mirrors, ", "))
+	}
 	if e.Integrity != "" && !sameIntegrity(e.Integrity, a.Integrity) {
-		return "", fmt.Sprintf("lockfile integrity %s differs from the mirrored tarball's %s", e.Integrity, a.Integrity)
+		return "", fmt.Sprintf("lockfile integrity %s differs from the mirrored tarball's %s: "+
+			"the lockfile was edited or made against another registry; regenerate it", e.Integrity, a.Integrity)
 	}
 	return p.Mirror.TarballURL(e.Name, e.Version), ""
 }

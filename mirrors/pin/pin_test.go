@@ -46,6 +46,11 @@ const lock = `{
       "resolved": "https://registry.npmjs.org/e/-/e-1.0.0.tgz",
       "integrity": "sha512-EEEE"
     },
+    "node_modules/f": {
+      "version": "1.0.0",
+      "resolved": "https://registry.npmjs.org/f/-/f-1.0.0.tgz",
+      "integrity": "sha512-FFFF"
+    },
     "node_modules/g": {
       "version": "1.0.0",
       "resolved": "git+ssh://git@github.com/org/g.git#0123456789abcdef0123456789abcdef01234567"
@@ -54,15 +59,21 @@ const lock = `{
 }
 `
 
-// seed stores artifact name@1.0.0 and walks it to the given state.
-func seed(t *testing.T, db *state.DB, name, integrity string, path ...state.State) {
+// seed stores artifact name@1.0.0, published to mirror if it gets that
+// far, and walks it to the given state.
+func seed(t *testing.T, db *state.DB, name, integrity, mirror string, path ...state.State) {
 	t.Helper()
 	a, _, err := db.Create(&state.Artifact{Ecosystem: state.EcosystemNPM, Name: name, Version: "1.0.0"}, "r", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, to := range path {
-		_, err := db.Transition(a.Key(), state.Change{To: to, Update: func(a *state.Artifact) { a.Integrity = integrity }})
+		_, err := db.Transition(a.Key(), state.Change{To: to, Update: func(a *state.Artifact) {
+			a.Integrity = integrity
+			if to == state.StatePublished {
+				a.Mirrors = []string{mirror}
+			}
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,11 +88,12 @@ func TestPinListsEveryOffender(t *testing.T) {
 	defer db.Close()
 	toPublished := []state.State{state.StateResolved, state.StateFetched, state.StateScanned, state.StateEvaluated,
 		state.StateApproved, state.StateSigned, state.StatePublished}
-	seed(t, db, "a", "sha512-AAAA", toPublished...)
-	seed(t, db, "b", "sha512-XXXX", toPublished...)
-	seed(t, db, "c", "sha512-CCCC", state.StateResolved, state.StateFetched, state.StateScanned,
+	seed(t, db, "a", "sha512-AAAA", "http://mirror.internal/", toPublished...)
+	seed(t, db, "b", "sha512-XXXX", "http://mirror.internal/", toPublished...)
+	seed(t, db, "f", "sha512-FFFF", "http://other-mirror.internal/", toPublished...)
+	seed(t, db, "c", "sha512-CCCC", "", state.StateResolved, state.StateFetched, state.StateScanned,
 		state.StateEvaluated, state.StateRejected)
-	seed(t, db, "d", "sha512-DDDD", state.StateResolved, state.StateFetched)
+	seed(t, db, "d", "sha512-DDDD", "", state.StateResolved, state.StateFetched)
 
 	res, err := (&Pinner{DB: db, Mirror: fakeMirror{}}).Pin("package-lock.json", []byte(lock))
 	if err != nil {
@@ -95,6 +107,7 @@ func TestPinListsEveryOffender(t *testing.T) {
 		"c": "rejected by review",
 		"d": "not published yet (state fetched)",
 		"e": "not mirrored: add it to a manifest",
+		"f": "not published to http://mirror.internal/ (published to http://other-mirror.internal/)",
 		"g": "not a registry package",
 	}
 	got := map[string]string{}
@@ -117,7 +130,7 @@ func TestPinRewritesAndIsStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	seed(t, db, "a", "sha512-AAAA", state.StateResolved, state.StateFetched, state.StateScanned,
+	seed(t, db, "a", "sha512-AAAA", "http://mirror.internal/", state.StateResolved, state.StateFetched, state.StateScanned,
 		state.StateEvaluated, state.StateApproved, state.StateSigned, state.StatePublished)
 	one := `{
   "lockfileVersion": 3,
