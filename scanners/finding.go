@@ -36,10 +36,15 @@ type Finding struct {
 	Kind Kind `json:"kind"`
 	// ID identifies the finding within its kind: a CVE or GHSA ID for a
 	// vulnerability, an SPDX license ID, a script name such as "postinstall".
-	ID       string   `json:"id"`
-	Aliases  []string `json:"aliases,omitempty"`
-	Severity Severity `json:"severity,omitempty"`
-	CVSS     float64  `json:"cvss,omitempty"`
+	ID      string   `json:"id"`
+	Aliases []string `json:"aliases,omitempty"`
+	// Package and PackageVersion name the package of the artifact's SBOM
+	// that the finding is about: the artifact itself or a dependency
+	// bundled inside it.
+	Package        string   `json:"package,omitempty"`
+	PackageVersion string   `json:"packageVersion,omitempty"`
+	Severity       Severity `json:"severity,omitempty"`
+	CVSS           float64  `json:"cvss,omitempty"`
 	// FixedIn lists the versions that fix a vulnerability; empty when no fix
 	// is known.
 	FixedIn []string `json:"fixedIn,omitempty"`
@@ -55,4 +60,7 @@ type Finding struct {
 	// affecting the artifact; SuppressedBy names the exception.
 	Suppressed   bool   `json:"suppressed,omitempty"`
 	SuppressedBy string `json:"suppressedBy,omitempty"`
+	// Justification is the exception's reason, such as OpenVEX's
+	// "vulnerable_code_not_in_execute_path".
+	Justification string `json:"justification,omitempty"`
 }

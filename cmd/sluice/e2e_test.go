@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-dev/sluice/internal/grypetest"
 	"github.com/sluice-dev/sluice/internal/npmclient"
 	"github.com/sluice-dev/sluice/internal/npmfixture"
 	"github.com/sluice-dev/sluice/internal/verdacciotest"
@@ -44,6 +45,9 @@ func newEnv(t *testing.T) *env {
 	e.app = npmfixture.CopyApp(t, "small")
 	e.manifest = writeManifest(t, filepath.Dir(e.app), smallAppManifest)
 	e.dataDir = filepath.Join(t.TempDir(), "data")
+	// Every sync scans, as in production: the test vulnerability database
+	// enters the way an air-gapped site imports one.
+	mustSluice(t, "db", "import", "--data-dir", e.dataDir, buildDBArchive(t, grypetest.Options{}))
 	t.Setenv("SLUICE_NPM_MIRROR_TOKEN", e.verdaccio.Token)
 	t.Setenv("SLUICE_NPM_MIRROR_USER", "")
 	t.Setenv("SLUICE_NPM_MIRROR_PASSWORD", "")

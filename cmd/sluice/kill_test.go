@@ -45,7 +45,7 @@ func TestSyncResumesAfterKill(t *testing.T) {
 	manifest := writeManifest(t, filepath.Dir(app), smallAppManifest)
 	dataDir := filepath.Join(t.TempDir(), "data")
 
-	cmd := exec.Command(bin, "sync", "-q", "--data-dir", dataDir, "--npm-upstream", upstream.URL,
+	cmd := exec.Command(bin, "sync", "-q", "--no-scan", "--data-dir", dataDir, "--npm-upstream", upstream.URL,
 		"--concurrency", "1", manifest)
 	cmd.Env = append(os.Environ(), "SLUICE_NPM_MIRROR=")
 	if err := cmd.Start(); err != nil {
@@ -70,7 +70,7 @@ func TestSyncResumesAfterKill(t *testing.T) {
 		t.Fatalf("after the kill %d artifacts are stored; the kill did not land half way", len(stored))
 	}
 	before := int(tarballs.Load())
-	out, err := exec.Command(bin, "sync", "-q", "--data-dir", dataDir, "--npm-upstream", upstream.URL, manifest).CombinedOutput()
+	out, err := exec.Command(bin, "sync", "-q", "--no-scan", "--data-dir", dataDir, "--npm-upstream", upstream.URL, manifest).CombinedOutput()
 	if err != nil {
 		t.Fatalf("resumed sync: %v\n%s", err, out)
 	}

@@ -92,6 +92,7 @@ func loadManifests(args []string) ([]*manifests.Manifest, error) {
 
 func newSyncCommand(g *globals) *cobra.Command {
 	f := &npmFlags{}
+	sf := &scanFlags{}
 	cmd := &cobra.Command{
 		Use:   "sync MANIFEST|DIR...",
 		Short: "Resolve, fetch, verify, store and publish what the manifests name",
@@ -123,6 +124,12 @@ is killed loses nothing; run it again to continue.`,
 			if err != nil {
 				return err
 			}
+			stage, closeScanner, err := sf.stage(g, st, r.NPM, log)
+			if err != nil {
+				return err
+			}
+			defer closeScanner()
+			r.Scan = stage
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
 			if sum != nil {
@@ -132,6 +139,7 @@ is killed loses nothing; run it again to continue.`,
 		},
 	}
 	f.register(cmd, true)
+	sf.register(cmd, true)
 	return cmd
 }
 

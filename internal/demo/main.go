@@ -1,7 +1,8 @@
 // Command demo runs Sluice's main job end to end on one machine: it starts
-// a local Verdaccio with no uplinks, syncs the example manifest into it,
-// pins the example app's lockfile to it and installs the app with npm ci
-// from that mirror alone. By default the upstream is the recorded registry
+// a local Verdaccio with no uplinks, imports a small offline vulnerability
+// database, syncs the example manifest into the mirror with every package
+// scanned, prints the scan summary, pins the example app's lockfile to the
+// mirror and installs the app with npm ci from that mirror alone. By default the upstream is the recorded registry
 // of the tests, served on loopback, so the demo needs no network; -upstream
 // names a real registry instead.
 package main
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/grypetest"
 	"github.com/sluice-dev/sluice/internal/npmclient"
 	"github.com/sluice-dev/sluice/internal/npmfixture"
 	"github.com/sluice-dev/sluice/internal/verdacciotest"
@@ -75,34 +78,80 @@ func run(bin, work, upstream string) error {
 		"SLUICE_NPM_MIRROR_TOKEN="+mirror.Token, "SLUICE_ACTOR=demo")
 	lock := filepath.Join(work, "app", "package-lock.json")
 
-	steps := []struct {
-		title string
-		args  []string
-	}{
-		{"plan: what would come in", []string{"plan", filepath.Join(work, "manifests")}},
-		{"sync: resolve, fetch, verify, store, publish", []string{"sync", filepath.Join(work, "manifests")}},
-		{"sync again: nothing to fetch", []string{"sync", "-q", filepath.Join(work, "manifests")}},
-		{"pin: point the app's lockfile at the mirror", []string{"pin", lock}},
-		{"ledger verify", []string{"ledger", "verify"}},
+	archive, err := grypetest.BuildArchive(filepath.Join(work, "vulndb"), grypetest.Options{})
+	if err != nil {
+		return fmt.Errorf("build the demo vulnerability database: %w", err)
 	}
-	for _, s := range steps {
-		step("%s\n$ sluice %s", s.title, strings.Join(s.args, " "))
-		cmd := exec.CommandContext(ctx, bin, s.args...)
-		cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("sluice %s: %w", s.args[0], err)
+	// sluice runs one step and prints its output, or with a nil show only
+	// returns it.
+	sluice := func(title string, show io.Writer, args ...string) (string, error) {
+		step("%s\n$ sluice %s", title, strings.Join(args, " "))
+		var out strings.Builder
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, &out, os.Stderr
+		if show != nil {
+			cmd.Stdout = io.MultiWriter(show, &out)
 		}
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("sluice %s: %w", args[0], err)
+		}
+		return out.String(), nil
+	}
+	manifestDir := filepath.Join(work, "manifests")
+	if _, err := sluice("import the offline vulnerability database (a small demo one with real advisories)",
+		os.Stdout, "db", "import", archive); err != nil {
+		return err
+	}
+	if _, err := sluice("plan: what would come in", os.Stdout, "plan", manifestDir); err != nil {
+		return err
+	}
+	out, err := sluice("sync: resolve, fetch, verify, store, scan, publish", os.Stdout, "sync", manifestDir)
+	if err != nil {
+		return err
+	}
+	if _, err := sluice("sync again: nothing to fetch", os.Stdout, "sync", "-q", manifestDir); err != nil {
+		return err
+	}
+	if run := runID(out); run != "" {
+		report, err := sluice("scan summary of the first sync (the table of the report)", nil,
+			"report", run, "--format", "markdown")
+		if err != nil {
+			return err
+		}
+		table, _, _ := strings.Cut(report, "\n## ")
+		fmt.Println(table)
+		if _, err := sluice("the vulnerable package in detail", os.Stdout,
+			"report", "npm/lodash@4.17.20", "--format", "markdown"); err != nil {
+			return err
+		}
+	}
+	if _, err := sluice("pin: point the app's lockfile at the mirror", os.Stdout, "pin", lock); err != nil {
+		return err
+	}
+	if _, err := sluice("ledger verify", os.Stdout, "ledger", "verify"); err != nil {
+		return err
 	}
 
 	step("npm ci from the mirror alone (any other host is blocked)")
-	out, err := npmclient.Exec(ctx, filepath.Join(work, "npm-home"), filepath.Join(work, "app"), mirror.URL, []string{"ci"},
-		npmclient.WithConfig("loglevel", "notice"))
+	out, err = npmclient.Exec(ctx, filepath.Join(work, "npm-home"), filepath.Join(work, "app"),
+		mirror.URL, []string{"ci"}, npmclient.WithConfig("loglevel", "notice"))
 	fmt.Print(out)
 	if err != nil {
 		return err
 	}
 	step("done: the app installed from %s; data in %s", mirror.URL, work)
 	return nil
+}
+
+// runID returns the run ID from a sync summary's "run <id> finished" line.
+func runID(summary string) string {
+	for _, line := range strings.Split(summary, "\n") {
+		if rest, ok := strings.CutPrefix(line, "run "); ok {
+			id, _, _ := strings.Cut(rest, " ")
+			return id
+		}
+	}
+	return ""
 }
 
 func step(format string, args ...any) {
