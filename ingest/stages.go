@@ -61,6 +61,11 @@ func (r *Runner) stageAll(ctx context.Context, runID string, arts []*state.Artif
 // not transitions of their own: their states are named as skipped on the
 // next move, so the ledger shows which stages did not run.
 func (r *Runner) stageOne(ctx context.Context, runID string, a *state.Artifact) (*state.Artifact, error) {
+	// An artifact waiting for people or rejected goes no further in a
+	// sync; a decision moves it on.
+	if a.State == state.StateAwaitingApproval || a.State == state.StateRejected {
+		return a, nil
+	}
 	for _, s := range r.slots() {
 		if s.stage == nil || state.Reached(a.State, s.target) || a.State == state.StateRejected {
 			continue
@@ -100,8 +105,18 @@ func (r *Runner) publishable(a *state.Artifact) bool {
 		return false
 	}
 	for _, s := range r.slots() {
-		if s.stage != nil && !state.Reached(a.State, s.final) {
+		if s.stage == nil {
+			continue
+		}
+		if !state.Reached(a.State, s.final) {
 			return false
+		}
+		// An artifact that passed this slot's states while the slot was
+		// empty has not been through the stage configured now.
+		for _, skipped := range a.Skipped {
+			if skipped == s.target || skipped == s.final {
+				return false
+			}
 		}
 	}
 	return true

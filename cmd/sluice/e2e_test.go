@@ -48,6 +48,13 @@ func newEnv(t *testing.T) *env {
 	// Every sync scans, as in production: the test vulnerability database
 	// enters the way an air-gapped site imports one.
 	mustSluice(t, "db", "import", "--data-dir", e.dataDir, buildDBArchive(t, grypetest.Options{}))
+	// A policy that approves everything by a recorded verdict: these tests
+	// are about moving bytes; the approvals tests cover the policies.
+	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SLUICE_POLICY", allowAll)
 	t.Setenv("SLUICE_NPM_MIRROR_TOKEN", e.verdaccio.Token)
 	t.Setenv("SLUICE_NPM_MIRROR_USER", "")
 	t.Setenv("SLUICE_NPM_MIRROR_PASSWORD", "")

@@ -64,7 +64,8 @@ ledger that 'sluice ledger verify' checks.`,
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress, only the summary and errors")
 	root.AddCommand(newSyncCommand(g), newPlanCommand(g), newPinCommand(g), newLedgerCommand(g),
-		newDBCommand(g), newScanCommand(g), newReportCommand(g), newVersionCommand())
+		newDBCommand(g), newScanCommand(g), newReportCommand(g), newApprovalsCommand(g),
+		newEvidenceCommand(g), newPolicyCommand(g), newVersionCommand())
 	return root
 }
 

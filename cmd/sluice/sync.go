@@ -9,17 +9,21 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/fetch"
 	"github.com/sluice-dev/sluice/ingest/npm"
 	"github.com/sluice-dev/sluice/manifests"
+	"github.com/sluice-dev/sluice/manifests/policy"
 	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
+	"github.com/sluice-dev/sluice/scanners"
 )
 
 // npmFlags configure the npm upstream and mirror.
 type npmFlags struct {
 	upstream    string
 	mirror      string
+	policy      string
 	concurrency int
 	retries     int
 }
@@ -32,6 +36,9 @@ func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
 		fl.StringVar(&f.mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"),
 			"internal npm registry (Verdaccio, Nexus) to publish to (env SLUICE_NPM_MIRROR); "+
 				"credentials come from SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD")
+		fl.StringVar(&f.policy, "policy", os.Getenv("SLUICE_POLICY"),
+			"risk policy file (kind RiskPolicy) that decides each artifact's approval (env SLUICE_POLICY); "+
+				"required with --npm-mirror")
 	}
 	fl.IntVar(&f.concurrency, "concurrency", 8, "parallel requests to the upstream and the mirror")
 	fl.IntVar(&f.retries, "retries", 4, "retries of a failed request, with exponential backoff")
@@ -53,13 +60,38 @@ func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runn
 	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Concurrency: f.concurrency, Log: log,
 		Actor: actor()}
 	if f.mirror != "" {
+		if f.policy == "" {
+			return nil, &usageError{errors.New("--npm-mirror needs --policy (or SLUICE_POLICY): " +
+				"nothing is published without a recorded verdict")}
+		}
 		pub, err := mirrorPublisher(f.mirror, client)
 		if err != nil {
 			return nil, err
 		}
-		r.Publish = pub
+		r.Publish = approvals.Gate(pub)
 	}
 	return r, nil
+}
+
+// evaluation builds the approval stage from --policy, reading findings
+// from the stored scan results when the scan stage runs. It returns nil
+// when no policy is given.
+func (f *npmFlags) evaluation(st *store, r *ingest.Runner, log *slog.Logger) (*approvals.Stage, error) {
+	if f.policy == "" {
+		return nil, nil
+	}
+	p, err := policy.Load(f.policy)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	opts := []approvals.Option{approvals.WithLogger(log)}
+	if r.Scan != nil {
+		opts = append(opts, approvals.WithFindings(approvals.StoredScans{DB: st.db}))
+	}
+	if approvals.NeedsReleaseTime(p) {
+		opts = append(opts, approvals.WithReleaseTimes(scanners.NPMUpstream{Registry: r.NPM}))
+	}
+	return approvals.NewStage(p, st.db, st.blobs, opts...), nil
 }
 
 func mirrorPublisher(mirror string, client *fetch.Client) (*mirrornpm.Publisher, error) {
@@ -130,6 +162,16 @@ is killed loses nothing; run it again to continue.`,
 			}
 			defer closeScanner()
 			r.Scan = stage
+			evaluate, err := f.evaluation(st, r, log)
+			if err != nil {
+				return err
+			}
+			if evaluate != nil {
+				r.Evaluate = evaluate
+				if _, err := approvals.ExpireDue(st.db); err != nil {
+					return err
+				}
+			}
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
 			if sum != nil {
