@@ -1,8 +1,10 @@
 // Command demo runs Sluice's main job end to end on one machine: it starts
 // a local Verdaccio with no uplinks, imports a small offline vulnerability
-// database, syncs the example manifest into the mirror with every package
-// scanned, prints the scan summary, pins the example app's lockfile to the
-// mirror and installs the app with npm ci from that mirror alone. By default the upstream is the recorded registry
+// database, and syncs the example manifest with every package scanned and
+// routed by the example risk policy. One package is approved by the
+// policy, one waits for a team lead who approves it, one is blocked; the
+// demo prints their evidence, pins the example app's lockfile to the mirror
+// and installs the app with npm ci from that mirror alone. By default the upstream is the recorded registry
 // of the tests, served on loopback, so the demo needs no network; -upstream
 // names a real registry instead.
 package main
@@ -73,9 +75,13 @@ func run(bin, work, upstream string) error {
 	if err := os.CopyFS(filepath.Join(work, "manifests"), os.DirFS("examples/manifests")); err != nil {
 		return err
 	}
+	if err := os.CopyFS(filepath.Join(work, "policies"), os.DirFS("examples/policies")); err != nil {
+		return err
+	}
 	env := append(os.Environ(), "SLUICE_DATA_DIR="+filepath.Join(work, "data"),
 		"SLUICE_NPM_UPSTREAM="+upstream, "SLUICE_NPM_MIRROR="+mirror.URL,
-		"SLUICE_NPM_MIRROR_TOKEN="+mirror.Token, "SLUICE_ACTOR=demo")
+		"SLUICE_NPM_MIRROR_TOKEN="+mirror.Token, "SLUICE_ACTOR=demo",
+		"SLUICE_POLICY="+filepath.Join(work, "policies", "bank.yaml"))
 	lock := filepath.Join(work, "app", "package-lock.json")
 
 	archive, err := grypetest.BuildArchive(filepath.Join(work, "vulndb"), grypetest.Options{})
@@ -105,23 +111,34 @@ func run(bin, work, upstream string) error {
 	if _, err := sluice("plan: what would come in", os.Stdout, "plan", manifestDir); err != nil {
 		return err
 	}
-	out, err := sluice("sync: resolve, fetch, verify, store, scan, publish", os.Stdout, "sync", manifestDir)
+	out, err := sluice("sync: resolve, fetch, verify, store, scan, evaluate, publish what the policy approves",
+		os.Stdout, "sync", manifestDir)
 	if err != nil {
 		return err
 	}
-	if _, err := sluice("sync again: nothing to fetch", os.Stdout, "sync", "-q", manifestDir); err != nil {
-		return err
-	}
 	if run := runID(out); run != "" {
-		report, err := sluice("scan summary of the first sync (the table of the report)", nil,
+		report, err := sluice("scan summary of that sync (the table of the report)", nil,
 			"report", run, "--format", "markdown")
 		if err != nil {
 			return err
 		}
 		table, _, _ := strings.Cut(report, "\n## ")
 		fmt.Println(table)
-		if _, err := sluice("the vulnerable package in detail", os.Stdout,
-			"report", "npm/lodash@4.17.20", "--format", "markdown"); err != nil {
+	}
+	decisions := []struct {
+		title string
+		args  []string
+	}{
+		{"what waits for people", []string{"approvals", "list"}},
+		{"a team lead approves the held package", []string{"approvals", "approve", "npm/lodash@4.17.20",
+			"--as", "alice", "--reason", "the app calls no template function; upgrade planned"}},
+		{"sync again: publishes what was approved, fetches nothing", []string{"sync", "-q", manifestDir}},
+		{"evidence: approved by the policy's verdict", []string{"evidence", "chalk@4.1.2"}},
+		{"evidence: approved by a team lead", []string{"evidence", "lodash@4.17.20"}},
+		{"evidence: blocked by the policy", []string{"evidence", "minimist@1.2.5"}},
+	}
+	for _, d := range decisions {
+		if _, err := sluice(d.title, os.Stdout, d.args...); err != nil {
 			return err
 		}
 	}
