@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/manifests/policy"
 	"github.com/sluice-dev/sluice/scanners"
 )
 
@@ -89,6 +92,7 @@ func (f *scanFlags) stage(g *globals, st *store, reg *npm.Registry, log *slog.Lo
 func newScanCommand(g *globals) *cobra.Command {
 	f := &scanFlags{}
 	var sinceDB bool
+	var policyFile string
 	cmd := &cobra.Command{
 		Use:   "scan --since-db",
 		Short: "Rescan every stored artifact against the current vulnerability database",
@@ -99,7 +103,10 @@ newer database was imported. Each such artifact gets a ledger entry, and so
 does the rescan. Artifacts keep their state. Checks that ask the upstream
 registry are not repeated: their earlier findings are kept. Pass the same
 --exceptions files as sync, because a vulnerability that no exception covers
-any more counts as new. Exits 3 when an artifact became vulnerable.`,
+any more counts as new. With --policy, each artifact that became vulnerable
+is evaluated again: an approval its new findings no longer support is
+withdrawn and the artifact waits for people again. Exits 3 when an artifact
+became vulnerable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !sinceDB {
@@ -126,6 +133,9 @@ any more counts as new. Exits 3 when an artifact became vulnerable.`,
 			if err != nil {
 				return err
 			}
+			if err := reevaluate(cmd, st, policyFile, sum, log); err != nil {
+				return err
+			}
 			if len(sum.Changes) > 0 {
 				return &offendersError{fmt.Sprintf("%d artifacts became vulnerable", len(sum.Changes))}
 			}
@@ -134,8 +144,36 @@ any more counts as new. Exits 3 when an artifact became vulnerable.`,
 	}
 	cmd.Flags().BoolVar(&sinceDB, "since-db", false,
 		"rescan every stored artifact and list what became vulnerable since its previous scan")
+	cmd.Flags().StringVar(&policyFile, "policy", os.Getenv("SLUICE_POLICY"),
+		"risk policy to evaluate newly vulnerable artifacts against again (env SLUICE_POLICY)")
 	f.register(cmd, false)
 	return cmd
+}
+
+// reevaluate runs the policy again on every artifact the rescan found
+// newly vulnerable, so that an approval resting on the old findings is
+// withdrawn.
+func reevaluate(cmd *cobra.Command, st *store, policyFile string, sum *scanners.RescanSummary, log *slog.Logger) error {
+	if policyFile == "" || len(sum.Changes) == 0 {
+		return nil
+	}
+	p, err := policy.Load(policyFile)
+	if err != nil {
+		return &usageError{err}
+	}
+	stage := approvals.NewStage(p, st.db, st.blobs, approvals.WithLogger(log),
+		approvals.WithFindings(approvals.StoredScans{DB: st.db}))
+	for _, c := range sum.Changes {
+		reason := fmt.Sprintf("rescan against database %s found %d new vulnerabilities", sum.DB.Checksum, len(c.New))
+		if err := stage.Reevaluate(cmd.Context(), c.Artifact, reason); err != nil {
+			return fmt.Errorf("%s: evaluate again: %w", c.Artifact, err)
+		}
+		a, err := st.db.Artifact(c.Artifact)
+		if err == nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: evaluated again under %s, now %s\n", c.Artifact, p.Metadata.Name, a.State)
+		}
+	}
+	return nil
 }
 
 func printRescan(cmd *cobra.Command, sum *scanners.RescanSummary) {

@@ -251,3 +251,53 @@ func onlyRun(t *testing.T, g *globals) string {
 	}
 	return runs[0].ID
 }
+
+func TestRescanWithdrawsApproval(t *testing.T) {
+	upstream := npmfixture.New(t)
+	g := &globals{dataDir: filepath.Join(t.TempDir(), "data")}
+	bank, err := filepath.Abs("../../examples/policies/bank.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := writeManifest(t, t.TempDir(), `apiVersion: sluice.dev/v1
+kind: Manifest
+metadata: {name: rescan, owner: team-platform, dataClass: internal}
+spec:
+  npm:
+    packages: [lodash@4.17.20]
+`)
+	old := buildDBArchive(t, grypetest.Options{WithoutLodash: true})
+	if r := scanCLI(t, g, "db", "import", old); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r := scanCLI(t, g, "sync", "-q", "--policy", bank, "--npm-upstream", upstream.URL, manifest); r.err != nil {
+		t.Fatalf("sync: %v", r.err)
+	}
+	if a := artifactState(t, g, "npm/lodash@4.17.20"); a != state.StateApproved {
+		t.Fatalf("lodash 4.17.20 without its advisory in the database: %s, want approved", a)
+	}
+	if r := scanCLI(t, g, "db", "import", buildDBArchive(t, grypetest.Options{})); r.err != nil {
+		t.Fatal(r.err)
+	}
+	r := scanCLI(t, g, "scan", "--since-db", "--policy", bank)
+	if r.exitCode() != exitOffenders {
+		t.Fatalf("rescan: exit %d (%v), want %d", r.exitCode(), r.err, exitOffenders)
+	}
+	if !strings.Contains(r.stdout, "npm/lodash@4.17.20: evaluated again under bank-example, now awaiting-approval") {
+		t.Errorf("rescan output:\n%s", r.stdout)
+	}
+	if a := artifactState(t, g, "npm/lodash@4.17.20"); a != state.StateAwaitingApproval {
+		t.Errorf("lodash 4.17.20 after the rescan: %s, want awaiting-approval", a)
+	}
+}
+
+func artifactState(t *testing.T, g *globals, key string) state.State {
+	t.Helper()
+	st := openForTest(t, g.dataDir)
+	defer st.Close()
+	a, err := st.db.Artifact(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.State
+}
