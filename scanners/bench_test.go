@@ -13,8 +13,12 @@ import (
 // recordedTarballs returns every recorded tarball of the npm fixture.
 func recordedTarballs(b *testing.B) []string {
 	b.Helper()
+	dir := registryDir
+	if d := os.Getenv("SLUICE_BENCH_TARBALLS"); d != "" {
+		dir = d
+	}
 	var out []string
-	err := filepath.WalkDir(registryDir, func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(path, ".tgz") {
 			out = append(out, path)
 		}
@@ -28,7 +32,8 @@ func recordedTarballs(b *testing.B) []string {
 
 // BenchmarkScanNPMTarballs scans every recorded tarball (SBOM, matching,
 // checks) with one database loaded once; one iteration is one pass over
-// all of them. bench/scan-vs-grype.sh runs it beside the grype CLI.
+// all of them. SLUICE_BENCH_TARBALLS names another folder of tarballs,
+// such as the benchmark cache of `make bench`. bench/scan-vs-grype.sh runs it beside the grype CLI.
 func BenchmarkScanNPMTarballs(b *testing.B) {
 	_, db := openDemoDB(b)
 	s := &Scanner{DB: db, Blobs: newBlobStore(b), TempDir: b.TempDir()}
