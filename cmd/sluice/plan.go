@@ -85,7 +85,11 @@ func (g *globals) openPlanStore() (*store, error) {
 func printPlan(w io.Writer, p *ingest.Plan, all bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tPACKAGE\tSIZE\tREQUESTED BY")
+	unknown := 0
 	for _, it := range p.Items {
+		if it.Status == ingest.StatusNew && it.Size < 0 {
+			unknown++
+		}
 		if !all && it.Status != ingest.StatusNew {
 			continue
 		}
@@ -99,6 +103,13 @@ func printPlan(w io.Writer, p *ingest.Plan, all bool) {
 	fmt.Fprintf(w, "\n%d packages: %d new (%s to fetch), %d stored, %d already mirrored, %d held\n",
 		len(p.Items), p.Counts[ingest.StatusNew], humanBytes(p.NewBytes), p.Counts[ingest.StatusStored],
 		p.Counts[ingest.StatusMirrored], p.Counts[ingest.StatusHeld])
+	if unknown > 0 {
+		fmt.Fprintf(w, "note: the upstream did not state the size of %s; the total leaves them out\n",
+			plural(unknown, "new package", "new packages"))
+	}
+	if p.Counts[ingest.StatusHeld] > 0 {
+		fmt.Fprintln(w, "note: held packages wait for approval or were rejected; see sluice approvals list")
+	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
