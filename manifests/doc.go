@@ -16,4 +16,4 @@
 // validate manifests with it before Sluice sees them.
 package manifests
 
-//go:generate go run ./internal/schemagen -o schema/manifest.v1.schema.json
+//go:generate go run ./internal/schemagen -type manifest -o schema/manifest.v1.schema.json

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sluice-dev/sluice/manifests/internal/yamlnode"
 )
 
 // manifestName matches a DNS label (RFC 1123) without the length limit,
@@ -38,10 +40,30 @@ func Parse(file string, data []byte) (*Manifest, error) {
 	return m, nil
 }
 
+// decoder walks a yaml.v3 node tree of one file and collects every problem
+// with its position instead of stopping at the first.
+type decoder struct {
+	yamlnode.Decoder
+	file string
+	errs problems
+}
+
+func newDecoder(file string) *decoder {
+	d := &decoder{file: file}
+	d.Report = func(n *yaml.Node, field, message string) {
+		d.errs.add(d.pos(n), field, "%s", message)
+	}
+	return d
+}
+
+func (d *decoder) pos(n *yaml.Node) Position {
+	return Position{File: d.file, Line: n.Line, Column: n.Column}
+}
+
 // parse returns the manifest, filled in as far as it is valid, and its
 // problems.
 func parse(file string, data []byte) (*Manifest, problems) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	root, ok := d.document(data)
 	if !ok {
 		return nil, d.errs
@@ -76,10 +98,10 @@ func (d *decoder) document(data []byte) (*yaml.Node, bool) {
 			return nil, false
 		}
 		// A trailing "---" yields an empty document, which is harmless.
-		if len(next.Content) == 1 && isNull(next.Content[0]) && next.Content[0].Value == "" {
+		if len(next.Content) == 1 && yamlnode.IsNull(next.Content[0]) && next.Content[0].Value == "" {
 			continue
 		}
-		d.errorf(&next, "", "more than one YAML document in the file: put each manifest "+
+		d.Errorf(&next, "", "more than one YAML document in the file: put each manifest "+
 			"in a file of its own")
 		return nil, false
 	}
@@ -112,137 +134,121 @@ func isYAMLParserError(msg string) bool {
 }
 
 func (d *decoder) manifest(root *yaml.Node, m *Manifest) {
-	f, ok := d.mapping(root, "", "apiVersion", "kind", "metadata", "spec")
+	f, ok := d.Mapping(root, "", "apiVersion", "kind", "metadata", "spec")
 	if !ok {
 		return
 	}
-	if v, ok := d.required(f, root, "", "apiVersion", "set it to "+APIVersionV1); ok {
-		if s, ok := d.str(v.value, "apiVersion"); ok {
+	if v, ok := d.Required(f, root, "", "apiVersion", "set it to "+APIVersionV1); ok {
+		if s, ok := d.String(v.Value, "apiVersion"); ok {
 			m.APIVersion = s
 			if s != APIVersionV1 {
-				d.errorf(v.value, "apiVersion", "unsupported version %q: supported versions are %s",
+				d.Errorf(v.Value, "apiVersion", "unsupported version %q: supported versions are %s",
 					s, APIVersionV1)
 			}
 		}
 	}
-	if v, ok := d.required(f, root, "", "kind", "set it to "+KindManifest); ok {
-		if s, ok := d.str(v.value, "kind"); ok {
+	if v, ok := d.Required(f, root, "", "kind", "set it to "+KindManifest); ok {
+		if s, ok := d.String(v.Value, "kind"); ok {
 			m.Kind = s
 			if s != KindManifest {
-				d.errorf(v.value, "kind", "unsupported kind %q: expected %s", s, KindManifest)
+				d.Errorf(v.Value, "kind", "unsupported kind %q: expected %s", s, KindManifest)
 			}
 		}
 	}
-	if v, ok := d.required(f, root, "", "metadata", "add name, owner and dataClass"); ok {
+	if v, ok := d.Required(f, root, "", "metadata", "add name, owner and dataClass"); ok {
 		d.metadata(v, m)
 	}
-	if v, ok := d.required(f, root, "", "spec", "add npm.packages or npm.lockfiles"); ok {
+	if v, ok := d.Required(f, root, "", "spec", "add npm.packages or npm.lockfiles"); ok {
 		d.spec(v, &m.Spec)
 	}
 }
 
-// required returns the member key of f or reports it missing. A missing
-// field has no position of its own, so it is reported at parent, the key
-// of the enclosing mapping or the document root, unless the key is there
-// with a null value.
-func (d *decoder) required(f fields, parent *yaml.Node, field, key, hint string) (member, bool) {
-	if v, ok := f.get(key); ok {
-		return v, true
-	}
-	at := parent
-	if v, ok := f[key]; ok {
-		at = v.key
-	}
-	d.errorf(at, joinField(field, key), "missing: %s", hint)
-	return member{}, false
-}
-
-func (d *decoder) metadata(v member, m *Manifest) {
+func (d *decoder) metadata(v yamlnode.Member, m *Manifest) {
 	md := &m.Metadata
-	f, ok := d.mapping(v.value, "metadata", "name", "owner", "dataClass", "labels")
+	f, ok := d.Mapping(v.Value, "metadata", "name", "owner", "dataClass", "labels")
 	if !ok {
 		return
 	}
-	if name, ok := d.required(f, v.key, "metadata", "name", "name the manifest"); ok {
-		md.Name, _ = d.str(name.value, "metadata.name")
-		m.namePos = d.pos(name.value)
-		d.checkManifestName(name.value, md.Name)
+	if name, ok := d.Required(f, v.Key, "metadata", "name", "name the manifest"); ok {
+		md.Name, _ = d.String(name.Value, "metadata.name")
+		m.namePos = d.pos(name.Value)
+		d.checkManifestName(name.Value, md.Name)
 	}
-	if owner, ok := d.required(f, v.key, "metadata", "owner",
+	if owner, ok := d.Required(f, v.Key, "metadata", "owner",
 		"name the team answerable for what this manifest brings in"); ok {
-		md.Owner = d.nonEmpty(owner.value, "metadata.owner")
+		md.Owner = d.nonEmpty(owner.Value, "metadata.owner")
 	}
-	if class, ok := d.required(f, v.key, "metadata", "dataClass",
+	if class, ok := d.Required(f, v.Key, "metadata", "dataClass",
 		"give the data class of the requesting team's system, such as internal"); ok {
-		md.DataClass = d.nonEmpty(class.value, "metadata.dataClass")
+		md.DataClass = d.nonEmpty(class.Value, "metadata.dataClass")
 	}
-	if labels, ok := f.get("labels"); ok {
-		md.Labels = d.labels(labels.value)
+	if labels, ok := f.Get("labels"); ok {
+		md.Labels = d.labels(labels.Value)
 	}
 }
 
 func (d *decoder) checkManifestName(n *yaml.Node, name string) {
 	switch {
 	case name == "":
-		if resolve(n).ShortTag() == "!!str" {
-			d.errorf(n, "metadata.name", "empty name: name the manifest")
+		if yamlnode.Resolve(n).ShortTag() == "!!str" {
+			d.Errorf(n, "metadata.name", "empty name: name the manifest")
 		}
 	case len(name) > 63:
-		d.errorf(n, "metadata.name", "name %q is %d characters long: use at most 63",
+		d.Errorf(n, "metadata.name", "name %q is %d characters long: use at most 63",
 			name, len(name))
 	case !manifestName.MatchString(name):
-		d.errorf(n, "metadata.name", "invalid name %q: use lowercase letters, digits and '-', "+
+		d.Errorf(n, "metadata.name", "invalid name %q: use lowercase letters, digits and '-', "+
 			"starting and ending with a letter or digit", name)
 	}
 }
 
 // nonEmpty returns the string value of n and reports it when it is blank.
 func (d *decoder) nonEmpty(n *yaml.Node, field string) string {
-	s, ok := d.str(n, field)
+	s, ok := d.String(n, field)
 	if ok && strings.TrimSpace(s) == "" {
-		d.errorf(n, field, "must not be blank")
+		d.Errorf(n, field, "must not be blank")
 	}
 	return s
 }
 
 func (d *decoder) labels(n *yaml.Node) map[string]string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "metadata.labels", "must be a mapping, not %s", describe(n))
+		d.Errorf(n, "metadata.labels", "must be a mapping, not %s", yamlnode.Describe(n))
 		return nil
 	}
 	labels := make(map[string]string, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		key := resolve(n.Content[i])
-		name, ok := d.str(key, "metadata.labels")
+		key := yamlnode.Resolve(n.Content[i])
+		name, ok := d.String(key, "metadata.labels")
 		if !ok {
 			continue
 		}
 		field := "metadata.labels." + name
 		if name == "" {
-			d.errorf(key, field, "empty label name")
+			d.Errorf(key, field, "empty label name")
 			continue
 		}
 		if _, dup := labels[name]; dup {
-			d.errorf(key, field, "label set twice: remove one")
+			d.Errorf(key, field, "label set twice: remove one")
 			continue
 		}
-		if value, ok := d.str(n.Content[i+1], field); ok {
+		if value, ok := d.String(n.Content[i+1], field); ok {
 			labels[name] = value
 		}
 	}
 	return labels
 }
 
-func (d *decoder) spec(v member, spec *Spec) {
-	f, ok := d.mapping(v.value, "spec", "npm")
+func (d *decoder) spec(v yamlnode.Member, spec *Spec) {
+	f, ok := d.Mapping(v.Value, "spec", "npm")
 	if !ok {
 		return
 	}
-	npm, ok := f.get("npm")
+	npm, ok := f.Get("npm")
 	if !ok {
 		if !hasField(d.errs, "spec") {
-			d.errorf(v.key, "spec", "nothing to ingest: add npm.packages or npm.lockfiles")
+			d.Errorf(v.Key, "spec", "nothing to ingest: add npm.packages or npm.lockfiles")
 		}
 		return
 	}

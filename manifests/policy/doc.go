@@ -19,4 +19,4 @@
 // types in this package by `go generate ./manifests/policy`.
 package policy
 
-//go:generate go run ./internal/schemagen -o schema/policy.v1.schema.json
+//go:generate go run ../internal/schemagen -type policy -o schema/policy.v1.schema.json

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-dev/sluice/manifests"
+	"github.com/sluice-dev/sluice/manifests/internal/yamlnode"
 )
 
 // dnsLabel matches policy, role and rule names: a DNS label (RFC 1123).
@@ -39,7 +40,7 @@ func unwrapPath(err error) error {
 // error messages. All problems are returned at once as errors.Join of
 // *manifests.Error.
 func Parse(file string, data []byte) (*Policy, error) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	root, ok := d.document(data)
 	if !ok {
 		return nil, d.join()
@@ -62,53 +63,53 @@ type tierRef struct {
 }
 
 func (d *decoder) policy(root *yaml.Node, p *Policy) {
-	f, ok := d.mapping(root, "", "apiVersion", "kind", "metadata", "tiers", "roles",
+	f, ok := d.Mapping(root, "", "apiVersion", "kind", "metadata", "tiers", "roles",
 		"licenses", "rules", "default")
 	if !ok {
 		return
 	}
-	if v, ok := d.required(f, root, "", "apiVersion", "set it to "+APIVersionV1); ok {
-		if p.APIVersion, ok = d.str(v.value, "apiVersion"); ok && p.APIVersion != APIVersionV1 {
-			d.errorf(v.value, "apiVersion", "unsupported version %q: supported versions are %s",
+	if v, ok := d.Required(f, root, "", "apiVersion", "set it to "+APIVersionV1); ok {
+		if p.APIVersion, ok = d.String(v.Value, "apiVersion"); ok && p.APIVersion != APIVersionV1 {
+			d.Errorf(v.Value, "apiVersion", "unsupported version %q: supported versions are %s",
 				p.APIVersion, APIVersionV1)
 		}
 	}
-	if v, ok := d.required(f, root, "", "kind", "set it to "+KindRiskPolicy); ok {
-		if p.Kind, ok = d.str(v.value, "kind"); ok && p.Kind != KindRiskPolicy {
-			d.errorf(v.value, "kind", "unsupported kind %q: expected %s", p.Kind, KindRiskPolicy)
+	if v, ok := d.Required(f, root, "", "kind", "set it to "+KindRiskPolicy); ok {
+		if p.Kind, ok = d.String(v.Value, "kind"); ok && p.Kind != KindRiskPolicy {
+			d.Errorf(v.Value, "kind", "unsupported kind %q: expected %s", p.Kind, KindRiskPolicy)
 		}
 	}
-	if v, ok := d.required(f, root, "", "metadata", "add metadata.name"); ok {
+	if v, ok := d.Required(f, root, "", "metadata", "add metadata.name"); ok {
 		d.metadata(v, &p.Metadata)
 	}
 
 	// Roles are read first because the tiers' approver steps name them.
-	if v, ok := f.get("roles"); ok {
-		p.Roles = d.roles(v.value)
+	if v, ok := f.Get("roles"); ok {
+		p.Roles = d.roles(v.Value)
 	}
 	var refs []tierRef
-	if v, ok := d.required(f, root, "", "tiers", "define low, medium and high"); ok {
-		d.tiers(v.value, p)
+	if v, ok := d.Required(f, root, "", "tiers", "define low, medium and high"); ok {
+		d.tiers(v.Value, p)
 	}
-	if v, ok := f.get("licenses"); ok {
-		d.licenses(v.value, &p.Licenses)
+	if v, ok := f.Get("licenses"); ok {
+		d.licenses(v.Value, &p.Licenses)
 	}
-	if v, ok := f.get("rules"); ok {
-		p.Rules, refs = d.rules(v.value)
+	if v, ok := f.Get("rules"); ok {
+		p.Rules, refs = d.rules(v.Value)
 	}
 
-	if v, ok := d.required(f, root, "", "default", "name the tier of an artifact no rule "+
+	if v, ok := d.Required(f, root, "", "default", "name the tier of an artifact no rule "+
 		"matches, such as low"); ok {
-		if s, ok := d.oneOf(v.value, "default", tierNames(false)); ok {
+		if s, ok := d.oneOf(v.Value, "default", tierNames(false)); ok {
 			p.Default = Tier(s)
-			refs = append(refs, tierRef{v.value, "default", p.Default})
+			refs = append(refs, tierRef{v.Value, "default", p.Default})
 		}
 	}
 
-	if _, ok := f.get("tiers"); ok {
+	if _, ok := f.Get("tiers"); ok {
 		for _, r := range refs {
 			if r.tier != TierBlocked && p.Tiers.Spec(r.tier) == nil {
-				d.errorf(r.node, r.field, "tier %s is not defined under tiers: define it or "+
+				d.Errorf(r.node, r.field, "tier %s is not defined under tiers: define it or "+
 					"name another tier", r.tier)
 			}
 		}
@@ -124,17 +125,17 @@ func tierNames(withBlocked bool) []string {
 	return out
 }
 
-func (d *decoder) metadata(v member, md *Metadata) {
-	f, ok := d.mapping(v.value, "metadata", "name")
+func (d *decoder) metadata(v yamlnode.Member, md *Metadata) {
+	f, ok := d.Mapping(v.Value, "metadata", "name")
 	if !ok {
 		return
 	}
-	name, ok := d.required(f, v.key, "metadata", "name", "name the policy")
+	name, ok := d.Required(f, v.Key, "metadata", "name", "name the policy")
 	if !ok {
 		return
 	}
-	if md.Name, ok = d.str(name.value, "metadata.name"); ok {
-		d.checkName(name.value, "metadata.name", md.Name)
+	if md.Name, ok = d.String(name.Value, "metadata.name"); ok {
+		d.checkName(name.Value, "metadata.name", md.Name)
 	}
 }
 
@@ -142,11 +143,11 @@ func (d *decoder) metadata(v member, md *Metadata) {
 func (d *decoder) checkName(n *yaml.Node, field, name string) bool {
 	switch {
 	case name == "":
-		d.errorf(n, field, "empty name")
+		d.Errorf(n, field, "empty name")
 	case len(name) > 63:
-		d.errorf(n, field, "name %q is %d characters long: use at most 63", name, len(name))
+		d.Errorf(n, field, "name %q is %d characters long: use at most 63", name, len(name))
 	case !dnsLabel.MatchString(name):
-		d.errorf(n, field, "invalid name %q: use lowercase letters, digits and '-', "+
+		d.Errorf(n, field, "invalid name %q: use lowercase letters, digits and '-', "+
 			"starting and ending with a letter or digit", name)
 	default:
 		return true
@@ -155,35 +156,35 @@ func (d *decoder) checkName(n *yaml.Node, field, name string) bool {
 }
 
 func (d *decoder) roles(n *yaml.Node) map[string][]string {
-	f, ok := d.mapping(n, "roles")
+	f, ok := d.Mapping(n, "roles")
 	if !ok {
 		return nil
 	}
 	roles := make(map[string][]string, len(f))
-	for _, role := range f.keys() {
+	for _, role := range f.Keys() {
 		m := f[role]
 		field := "roles." + role
-		if !d.checkName(m.key, field, role) {
+		if !d.checkName(m.Key, field, role) {
 			continue
 		}
-		items, ok := d.sequence(m.value, field)
+		items, ok := d.Sequence(m.Value, field)
 		if !ok {
 			continue
 		}
 		if len(items) == 0 {
-			d.errorf(m.value, field, "no members: list the identities that hold the role")
+			d.Errorf(m.Value, field, "no members: list the identities that hold the role")
 			continue
 		}
 		var ids []string
 		for i, item := range items {
 			itemField := fmt.Sprintf("%s[%d]", field, i)
-			id, ok := d.str(item, itemField)
+			id, ok := d.String(item, itemField)
 			switch {
 			case !ok:
 			case strings.TrimSpace(id) == "":
-				d.errorf(item, itemField, "must not be blank")
+				d.Errorf(item, itemField, "must not be blank")
 			case slices.Contains(ids, id):
-				d.errorf(item, itemField, "%s is listed twice: remove one", id)
+				d.Errorf(item, itemField, "%s is listed twice: remove one", id)
 			default:
 				ids = append(ids, id)
 			}
@@ -194,16 +195,16 @@ func (d *decoder) roles(n *yaml.Node) map[string][]string {
 }
 
 func (d *decoder) tiers(n *yaml.Node, p *Policy) {
-	f, ok := d.mapping(n, "tiers", tierNames(false)...)
+	f, ok := d.Mapping(n, "tiers", tierNames(false)...)
 	if !ok {
 		return
 	}
 	if len(f) == 0 {
-		d.errorf(n, "tiers", "no tiers: define low, medium and high")
+		d.Errorf(n, "tiers", "no tiers: define low, medium and high")
 	}
 	for _, name := range tierNames(false) {
-		if v, ok := f.get(name); ok {
-			spec := d.tierSpec(v.value, "tiers."+name, p.Roles)
+		if v, ok := f.Get(name); ok {
+			spec := d.tierSpec(v.Value, "tiers."+name, p.Roles)
 			switch Tier(name) {
 			case TierLow:
 				p.Tiers.Low = spec
@@ -218,78 +219,78 @@ func (d *decoder) tiers(n *yaml.Node, p *Policy) {
 
 func (d *decoder) tierSpec(n *yaml.Node, field string, roles map[string][]string) *TierSpec {
 	spec := &TierSpec{}
-	f, ok := d.mapping(n, field, "approval", "approvers", "expiresAfter")
+	f, ok := d.Mapping(n, field, "approval", "approvers", "expiresAfter")
 	if !ok {
 		return spec
 	}
-	approval, hasApproval := f.get("approval")
-	approvers, hasApprovers := f.get("approvers")
+	approval, hasApproval := f.Get("approval")
+	approvers, hasApprovers := f.Get("approvers")
 	switch {
 	case hasApproval && hasApprovers:
-		d.errorf(approvers.key, field, "approval and approvers are both set: use approval: "+
+		d.Errorf(approvers.Key, field, "approval and approvers are both set: use approval: "+
 			"auto for approval by the policy, or approvers for a chain of people")
 	case !hasApproval && !hasApprovers:
-		d.errorf(n, field, "neither approval nor approvers is set: use approval: auto or "+
+		d.Errorf(n, field, "neither approval nor approvers is set: use approval: auto or "+
 			"list approvers")
 	case hasApproval:
-		spec.Approval, _ = d.oneOf(approval.value, field+".approval", []string{ApprovalAuto})
+		spec.Approval, _ = d.oneOf(approval.Value, field+".approval", []string{ApprovalAuto})
 	default:
-		spec.Approvers = d.approvers(approvers.value, field+".approvers", roles)
+		spec.Approvers = d.approvers(approvers.Value, field+".approvers", roles)
 	}
-	if v, ok := f.get("expiresAfter"); ok {
+	if v, ok := f.Get("expiresAfter"); ok {
 		if hasApproval {
-			d.errorf(v.key, field+".expiresAfter", "applies only to approvers: an automatic "+
+			d.Errorf(v.Key, field+".expiresAfter", "applies only to approvers: an automatic "+
 				"approval does not wait")
 		} else {
-			spec.ExpiresAfter, _ = d.duration(v.value, field+".expiresAfter")
+			spec.ExpiresAfter, _ = d.duration(v.Value, field+".expiresAfter")
 		}
 	}
 	return spec
 }
 
 func (d *decoder) approvers(n *yaml.Node, field string, roles map[string][]string) []Approver {
-	items, ok := d.sequence(n, field)
+	items, ok := d.Sequence(n, field)
 	if !ok {
 		return nil
 	}
 	if len(items) == 0 {
-		d.errorf(n, field, "empty list: list at least one approver or use approval: auto")
+		d.Errorf(n, field, "empty list: list at least one approver or use approval: auto")
 		return nil
 	}
 	var out []Approver
 	seen := map[string]bool{}
 	for i, item := range items {
 		itemField := fmt.Sprintf("%s[%d]", field, i)
-		f, ok := d.mapping(item, itemField, "role", "count", "after")
+		f, ok := d.Mapping(item, itemField, "role", "count", "after")
 		if !ok {
 			continue
 		}
 		a := Approver{Count: 1}
-		if v, ok := d.required(f, item, itemField, "role", "name a role listed under roles"); ok {
-			a.Role, ok = d.str(v.value, itemField+".role")
+		if v, ok := d.Required(f, item, itemField, "role", "name a role listed under roles"); ok {
+			a.Role, ok = d.String(v.Value, itemField+".role")
 			switch {
 			case !ok:
 			case seen[a.Role]:
-				d.errorf(v.value, itemField+".role", "role %s has a step already: raise that "+
+				d.Errorf(v.Value, itemField+".role", "role %s has a step already: raise that "+
 					"step's count instead", a.Role)
 			case roles[a.Role] == nil:
-				d.errorf(v.value, itemField+".role", "role %q is not listed under roles: add it "+
+				d.Errorf(v.Value, itemField+".role", "role %q is not listed under roles: add it "+
 					"with its members", a.Role)
 			}
 		}
-		if v, ok := f.get("count"); ok {
-			if a.Count, ok = d.integer(v.value, itemField+".count"); ok {
+		if v, ok := f.Get("count"); ok {
+			if a.Count, ok = d.Integer(v.Value, itemField+".count"); ok {
 				if members := len(roles[a.Role]); a.Count < 1 {
-					d.errorf(v.value, itemField+".count", "must be at least 1, not %d", a.Count)
+					d.Errorf(v.Value, itemField+".count", "must be at least 1, not %d", a.Count)
 				} else if members > 0 && a.Count > members {
-					d.errorf(v.value, itemField+".count", "%d approvals needed but role %s has "+
+					d.Errorf(v.Value, itemField+".count", "%d approvals needed but role %s has "+
 						"%d members: the chain could never complete", a.Count, a.Role, members)
 				}
 			}
 		}
-		if v, ok := f.get("after"); ok {
-			if a.After, ok = d.str(v.value, itemField+".after"); ok && !seen[a.After] {
-				d.errorf(v.value, itemField+".after", "no earlier step of this tier has role %q: "+
+		if v, ok := f.Get("after"); ok {
+			if a.After, ok = d.String(v.Value, itemField+".after"); ok && !seen[a.After] {
+				d.Errorf(v.Value, itemField+".after", "no earlier step of this tier has role %q: "+
 					"after must name the role of a step listed before this one", a.After)
 			}
 		}
@@ -300,24 +301,24 @@ func (d *decoder) approvers(n *yaml.Node, field string, roles map[string][]strin
 }
 
 func (d *decoder) licenses(n *yaml.Node, l *Licenses) {
-	f, ok := d.mapping(n, "licenses", "allow", "deny")
+	f, ok := d.Mapping(n, "licenses", "allow", "deny")
 	if !ok {
 		return
 	}
 	where := map[string]string{}
 	for _, key := range []string{"allow", "deny"} {
-		v, ok := f.get(key)
+		v, ok := f.Get(key)
 		if !ok {
 			continue
 		}
-		items, ok := d.sequence(v.value, "licenses."+key)
+		items, ok := d.Sequence(v.Value, "licenses."+key)
 		if !ok {
 			continue
 		}
 		var list []string
 		for i, item := range items {
 			field := fmt.Sprintf("licenses.%s[%d]", key, i)
-			id, ok := d.str(item, field)
+			id, ok := d.String(item, field)
 			if !ok {
 				continue
 			}
@@ -325,7 +326,7 @@ func (d *decoder) licenses(n *yaml.Node, l *Licenses) {
 				continue
 			}
 			if other, dup := where[id]; dup {
-				d.errorf(item, field, "%s is listed under licenses.%s already: keep one", id, other)
+				d.Errorf(item, field, "%s is listed under licenses.%s already: keep one", id, other)
 				continue
 			}
 			where[id] = key
@@ -342,11 +343,11 @@ func (d *decoder) licenses(n *yaml.Node, l *Licenses) {
 // checkPattern reports a blank value or an invalid path.Match pattern.
 func (d *decoder) checkPattern(n *yaml.Node, field, pattern string) bool {
 	if strings.TrimSpace(pattern) == "" {
-		d.errorf(n, field, "must not be blank")
+		d.Errorf(n, field, "must not be blank")
 		return false
 	}
 	if _, err := path.Match(pattern, ""); err != nil {
-		d.errorf(n, field, "invalid pattern %q: %v", pattern, err)
+		d.Errorf(n, field, "invalid pattern %q: %v", pattern, err)
 		return false
 	}
 	return true

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sluice-dev/sluice/manifests/internal/yamlnode"
 )
 
 // conditionNames lists the fields of a rule's when, in documentation order.
@@ -16,7 +18,7 @@ var conditionNames = []string{
 }
 
 func (d *decoder) rules(n *yaml.Node) ([]Rule, []tierRef) {
-	items, ok := d.sequence(n, "rules")
+	items, ok := d.Sequence(n, "rules")
 	if !ok {
 		return nil, nil
 	}
@@ -25,29 +27,29 @@ func (d *decoder) rules(n *yaml.Node) ([]Rule, []tierRef) {
 	first := map[string]int{} // rule name -> line of the first rule with it
 	for i, item := range items {
 		field := fmt.Sprintf("rules[%d]", i)
-		f, ok := d.mapping(item, field, "name", "when", "then")
+		f, ok := d.Mapping(item, field, "name", "when", "then")
 		if !ok {
 			continue
 		}
 		r := Rule{Pos: d.pos(item)}
-		if v, ok := d.required(f, item, field, "name", "name the rule; verdicts list it"); ok {
-			if r.Name, ok = d.str(v.value, field+".name"); ok &&
-				d.checkName(v.value, field+".name", r.Name) {
+		if v, ok := d.Required(f, item, field, "name", "name the rule; verdicts list it"); ok {
+			if r.Name, ok = d.String(v.Value, field+".name"); ok &&
+				d.checkName(v.Value, field+".name", r.Name) {
 				if line, dup := first[r.Name]; dup {
-					d.errorf(v.value, field+".name", "rule name %s is used on line %d already: "+
+					d.Errorf(v.Value, field+".name", "rule name %s is used on line %d already: "+
 						"give each rule its own name", r.Name, line)
 				}
-				first[r.Name] = v.value.Line
+				first[r.Name] = v.Value.Line
 			}
 		}
-		if v, ok := d.required(f, item, field, "when", "give the conditions, such as "+
+		if v, ok := d.Required(f, item, field, "when", "give the conditions, such as "+
 			"{installScripts: true}"); ok {
 			d.conditions(v, field+".when", &r.When)
 		}
-		if v, ok := d.required(f, item, field, "then", "name a tier or blocked"); ok {
-			if s, ok := d.oneOf(v.value, field+".then", tierNames(true)); ok {
+		if v, ok := d.Required(f, item, field, "then", "name a tier or blocked"); ok {
+			if s, ok := d.oneOf(v.Value, field+".then", tierNames(true)); ok {
 				r.Then = Tier(s)
-				refs = append(refs, tierRef{v.value, field + ".then", r.Then})
+				refs = append(refs, tierRef{v.Value, field + ".then", r.Then})
 			}
 		}
 		rules = append(rules, r)
@@ -55,39 +57,39 @@ func (d *decoder) rules(n *yaml.Node) ([]Rule, []tierRef) {
 	return rules, refs
 }
 
-func (d *decoder) conditions(v member, field string, c *Conditions) {
-	f, ok := d.mapping(v.value, field, conditionNames...)
+func (d *decoder) conditions(v yamlnode.Member, field string, c *Conditions) {
+	f, ok := d.Mapping(v.Value, field, conditionNames...)
 	if !ok {
 		return
 	}
-	if len(resolve(v.value).Content) == 0 {
-		d.errorf(v.key, field, "no conditions: a rule that always fires belongs in default")
+	if len(yamlnode.Resolve(v.Value).Content) == 0 {
+		d.Errorf(v.Key, field, "no conditions: a rule that always fires belongs in default")
 		return
 	}
 
 	list := func(key string, allowed []string) StringList {
-		if m, ok := f.get(key); ok {
-			return d.stringList(m.value, field+"."+key, allowed, false)
+		if m, ok := f.Get(key); ok {
+			return d.stringList(m.Value, field+"."+key, allowed, false)
 		}
 		return nil
 	}
 	patterns := func(key string) StringList {
-		if m, ok := f.get(key); ok {
-			return d.stringList(m.value, field+"."+key, nil, true)
+		if m, ok := f.Get(key); ok {
+			return d.stringList(m.Value, field+"."+key, nil, true)
 		}
 		return nil
 	}
 	flag := func(key string) *bool {
-		if m, ok := f.get(key); ok {
-			if b, ok := d.boolean(m.value, field+"."+key); ok {
+		if m, ok := f.Get(key); ok {
+			if b, ok := d.Boolean(m.Value, field+"."+key); ok {
 				return &b
 			}
 		}
 		return nil
 	}
 	score := func(key string, hi float64) *float64 {
-		if m, ok := f.get(key); ok {
-			if x, ok := d.number(m.value, field+"."+key, 0, hi); ok {
+		if m, ok := f.Get(key); ok {
+			if x, ok := d.number(m.Value, field+"."+key, 0, hi); ok {
 				return &x
 			}
 		}
@@ -98,8 +100,8 @@ func (d *decoder) conditions(v member, field string, c *Conditions) {
 	c.Source = list("source", Sources)
 	c.DataClass = list("dataClass", nil)
 	c.Name = patterns("name")
-	if m, ok := f.get("severity"); ok {
-		c.Severity, _ = d.oneOf(m.value, field+".severity", Severities)
+	if m, ok := f.Get("severity"); ok {
+		c.Severity, _ = d.oneOf(m.Value, field+".severity", Severities)
 	}
 
 	c.FixAvailable = flag("fixAvailable")
@@ -113,8 +115,8 @@ func (d *decoder) conditions(v member, field string, c *Conditions) {
 	c.NativeBuild = flag("nativeBuild")
 	c.DependencyConfusion = flag("dependencyConfusion")
 	c.UpstreamSignature = list("upstreamSignature", SignatureProblems)
-	if m, ok := f.get("releasedWithin"); ok {
-		c.ReleasedWithin, _ = d.duration(m.value, field+".releasedWithin")
+	if m, ok := f.Get("releasedWithin"); ok {
+		c.ReleasedWithin, _ = d.duration(m.Value, field+".releasedWithin")
 	}
 	c.RecentRelease = flag("recentRelease")
 	c.Scanned = flag("scanned")

@@ -1,85 +1,20 @@
 package policy
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"gopkg.in/yaml.v3"
+	"github.com/sluice-dev/sluice/manifests/internal/schematest"
 )
 
-func compileSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("schema/policy.v1.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	const url = "https://sluice.dev/schemas/policy.v1.schema.json"
-	if err := c.AddResource(url, doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return schema
-}
-
-// yamlToJSON converts a YAML document into the values that the schema
-// validator expects, the way an editor plugin would see the file.
-func yamlToJSON(t *testing.T, data []byte) any {
-	t.Helper()
-	var v any
-	if err := yaml.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst
-}
-
 func TestSchemaAcceptsTestdata(t *testing.T) {
-	schema := compileSchema(t)
-	files, err := filepath.Glob("testdata/valid/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no policies in testdata/valid: %v", err)
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := Parse(file, data); err != nil {
-				t.Errorf("Parse: %v", err)
-			}
-			if err := schema.Validate(yamlToJSON(t, data)); err != nil {
-				t.Errorf("schema: %v", err)
-			}
-		})
-	}
+	schematest.New(t, "policy", Parse).AcceptsFiles(t, "testdata/valid/*.yaml")
 }
 
 // TestSchemaRejects checks that the schema catches the problems that a
 // JSON Schema can express, so editors flag them before Parse does.
 func TestSchemaRejects(t *testing.T) {
-	schema := compileSchema(t)
+	c := schematest.New(t, "policy", Parse)
 	valid := head + "default: low\n"
 	rule := func(r string) string { return head + "rules:\n  - " + r + "\ndefault: low\n" }
 	tests := []struct {
@@ -108,13 +43,6 @@ func TestSchemaRejects(t *testing.T) {
 		{"kev not a boolean", rule("{name: r, when: {kev: 'yes'}, then: medium}")},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Parse("p.yaml", []byte(tt.yaml)); err == nil {
-				t.Errorf("Parse accepted the policy")
-			}
-			if err := schema.Validate(yamlToJSON(t, []byte(tt.yaml))); err == nil {
-				t.Errorf("schema accepted the policy")
-			}
-		})
+		c.Rejects(t, tt.name, tt.yaml)
 	}
 }

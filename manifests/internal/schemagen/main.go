@@ -1,6 +1,7 @@
-// Command schemagen writes the JSON Schema of Sluice manifests, generated
-// from the Go types of package manifests and their doc comments. It runs
-// from the manifests folder through `go generate ./manifests`.
+// Command schemagen writes the JSON Schema of Sluice manifests or risk
+// policies, generated from the Go types of package manifests or package
+// policy and their doc comments. It runs from the folder of that package
+// through `go generate ./manifests/...`.
 package main
 
 import (
@@ -12,33 +13,49 @@ import (
 	"go/doc"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/invopop/jsonschema"
-
-	"github.com/sluice-dev/sluice/manifests"
 )
 
-const (
-	// schemaID identifies the schema; nothing is served at that address.
-	schemaID = "https://sluice.dev/schemas/manifest.v1.schema.json"
+// schema describes one JSON Schema that schemagen writes.
+type schema struct {
+	// value points to the Go type that the schema describes.
+	value any
+	// importPath is the package whose source comments become descriptions.
+	importPath string
+	// id identifies the schema; nothing is served at that address.
+	id    string
+	title string
+	// mapper, when set, gives the schema of types that YAML writes
+	// differently from their Go shape.
+	mapper func(reflect.Type) *jsonschema.Schema
+	// adjust adds the rules that struct tags cannot express.
+	adjust func(*jsonschema.Schema) error
+}
 
-	// manifestsImportPath is the package whose source comments become
-	// descriptions; generate reads that source from the working folder.
-	manifestsImportPath = "github.com/sluice-dev/sluice/manifests"
-
-	// packageShorthand approximates "name@spec" for the schema. Parse checks
-	// names and version specs fully.
-	packageShorthand = `^(@[a-z0-9~][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*(@.+)?$`
-)
+// schemas lists the schemas by the name that the -type flag takes.
+var schemas = map[string]schema{
+	"manifest": manifestSchema,
+	"policy":   policySchema,
+}
 
 func main() {
-	out := flag.String("o", "schema/manifest.v1.schema.json",
-		"output file, relative to the manifests package folder")
+	typeName := flag.String("type", "", "schema to write: manifest or policy")
+	out := flag.String("o", "", "output file, relative to the folder of the schema's package")
 	flag.Parse()
-	data, err := generate()
+	s, ok := schemas[*typeName]
+	if !ok || *out == "" {
+		fmt.Fprintf(os.Stderr, "schemagen: set -type to one of %s, and -o to the output file\n",
+			strings.Join(slices.Sorted(maps.Keys(schemas)), ", "))
+		os.Exit(2)
+	}
+	data, err := generate(s, ".")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "schemagen:", err)
 		os.Exit(1)
@@ -49,23 +66,23 @@ func main() {
 	}
 }
 
-// generate returns the schema as indented JSON. The working folder must be
-// the manifests package folder, because the doc comments are read from
-// the Go files there.
-func generate() ([]byte, error) {
+// generate returns the schema s as indented JSON. dir is the folder of the
+// package s.importPath, whose Go files hold the doc comments.
+func generate(s schema, dir string) ([]byte, error) {
 	r := &jsonschema.Reflector{
 		RequiredFromJSONSchemaTags: true,
 		ExpandedStruct:             true,
+		Mapper:                     s.mapper,
 	}
-	comments, err := docComments(".")
+	comments, err := docComments(s.importPath, dir)
 	if err != nil {
-		return nil, fmt.Errorf("read doc comments of %s: %w", manifestsImportPath, err)
+		return nil, fmt.Errorf("read doc comments of %s: %w", s.importPath, err)
 	}
 	r.CommentMap = comments
-	s := r.Reflect(&manifests.Manifest{})
-	s.ID = schemaID
-	s.Title = "Sluice manifest " + manifests.APIVersionV1
-	if err := adjust(s.Definitions); err != nil {
+	js := r.Reflect(s.value)
+	js.ID = jsonschema.ID(s.id)
+	js.Title = s.title
+	if err := s.adjust(js); err != nil {
 		return nil, err
 	}
 
@@ -73,49 +90,18 @@ func generate() ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(js); err != nil {
 		return nil, fmt.Errorf("encode schema: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-// adjust adds the rules that struct tags cannot express: the "name@spec"
-// shorthand for packages and that a spec must request something.
-func adjust(defs jsonschema.Definitions) error {
-	for _, name := range []string{"NPMPackage", "NPMSpec", "Spec"} {
-		if defs[name] == nil {
-			return fmt.Errorf("schema has no definition %s: update adjust to the types", name)
-		}
-	}
-	object := defs["NPMPackage"]
-	defs["NPMPackage"] = &jsonschema.Schema{
-		Description: object.Description,
-		OneOf: []*jsonschema.Schema{
-			{
-				Type:        "string",
-				Description: `Shorthand "name@spec", such as lodash@4.17.21; without @spec the latest version.`,
-				Pattern:     packageShorthand,
-			},
-			object,
-		},
-	}
-	object.Description = ""
-
-	defs["NPMSpec"].AnyOf = []*jsonschema.Schema{
-		{Required: []string{"packages"}},
-		{Required: []string{"lockfiles"}},
-	}
-	minProperties := uint64(1)
-	defs["Spec"].MinProperties = &minProperties
-	return nil
-}
-
 // docComments returns the doc comments of the exported types and struct
-// fields declared in the Go files of dir, keyed the way
+// fields declared in the Go files of dir, the folder of package importPath, keyed the way
 // jsonschema.Reflector.CommentMap expects. Unlike AddGoComments it skips
 // subfolders, which hold other packages. Types get the first sentence of
 // their comment, fields the whole comment.
-func docComments(dir string) (map[string]string, error) {
+func docComments(importPath, dir string) (map[string]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
@@ -136,18 +122,19 @@ func docComments(dir string) (map[string]string, error) {
 				continue
 			}
 			for _, spec := range gen.Specs {
-				addTypeComments(comments, gen, spec.(*ast.TypeSpec))
+				addTypeComments(comments, importPath, gen, spec.(*ast.TypeSpec))
 			}
 		}
 	}
 	return comments, nil
 }
 
-func addTypeComments(comments map[string]string, gen *ast.GenDecl, spec *ast.TypeSpec) {
+func addTypeComments(comments map[string]string, importPath string, gen *ast.GenDecl,
+	spec *ast.TypeSpec) {
 	if !spec.Name.IsExported() {
 		return
 	}
-	key := manifestsImportPath + "." + spec.Name.Name
+	key := importPath + "." + spec.Name.Name
 	text := spec.Doc.Text()
 	if text == "" && len(gen.Specs) == 1 {
 		text = gen.Doc.Text()
