@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Status says where a planned artifact stands before a sync.
+// Status is the standing of a planned artifact before a sync.
 type Status string
 
 // Plan statuses.
@@ -36,7 +36,7 @@ type PlanItem struct {
 	RequestedBy string `json:"requestedBy"`
 }
 
-// Plan is what a sync of some manifests would bring in.
+// Plan lists the artifacts a sync of some manifests would bring in.
 type Plan struct {
 	Items []PlanItem `json:"items"`
 	// Counts by status, and the download size of the new artifacts (as the
@@ -47,8 +47,8 @@ type Plan struct {
 }
 
 // Plan resolves the manifests and compares the result with the store,
-// without fetching a tarball or changing any state. It asks the upstream
-// for the size of each new tarball with a HEAD request.
+// without fetching a tarball or changing any state. It sends a HEAD
+// request to the upstream for the size of each new tarball.
 func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, error) {
 	r.defaults()
 	resolved, notes, err := r.resolve(ctx, ms)

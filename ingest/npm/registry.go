@@ -23,7 +23,7 @@ const DefaultRegistry = "https://registry.npmjs.org/"
 // ErrPackageNotFound is returned when the registry has no package of that name.
 var ErrPackageNotFound = errors.New("package not found")
 
-// abbreviatedAccept asks for the abbreviated packument ("corgi"), which
+// abbreviatedAccept requests the abbreviated packument ("corgi"), which
 // carries what installing needs and is a fraction of the full document.
 const abbreviatedAccept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 
@@ -138,9 +138,9 @@ func (r *Registry) header(target string, accept string) http.Header {
 	return h
 }
 
-// Ping checks that the registry answers at all (npm's /-/ping endpoint), so
-// that an unreachable upstream fails once instead of once per package. Any
-// HTTP status passes: only a transport error fails.
+// Ping checks that the registry responds at all (npm's /-/ping endpoint),
+// so that an unreachable upstream fails once instead of once per package.
+// Any HTTP status passes; only a transport error fails.
 func (r *Registry) Ping(ctx context.Context) error {
 	u := r.base.String() + "-/ping"
 	resp, err := r.client.Get(ctx, u, r.header(u, "application/json"))
@@ -186,8 +186,8 @@ func (r *Registry) OpenTarball(ctx context.Context, tarballURL string) (io.ReadC
 	return resp.Body, resp.ContentLength, nil
 }
 
-// TarballSize asks the registry for a tarball's size without downloading
-// it. It returns -1 when the server does not say.
+// TarballSize requests a tarball's size from the registry with a HEAD
+// request. It returns -1 when the response has no Content-Length.
 func (r *Registry) TarballSize(ctx context.Context, tarballURL string) (int64, error) {
 	resp, err := r.client.Do(ctx, http.MethodHead, tarballURL, r.header(tarballURL, ""), nil)
 	if err != nil {

@@ -132,7 +132,7 @@ func (p *Publisher) login(ctx context.Context) error {
 	return nil
 }
 
-// Check asks the mirror who the credentials belong to (npm's whoami
+// Check requests the user the credentials belong to (npm's whoami
 // endpoint), so that a wrong URL or token fails once, before any publish.
 // A registry without that endpoint (404) passes.
 func (p *Publisher) Check(ctx context.Context) error {
@@ -152,10 +152,10 @@ func (p *Publisher) Check(ctx context.Context) error {
 		return fmt.Errorf("the mirror %s is not reachable: %w; check --npm-mirror", p.base, err)
 	}
 	defer resp.Body.Close()
-	var who struct {
+	var user struct {
 		Username string `json:"username"`
 	}
-	if json.NewDecoder(resp.Body).Decode(&who) == nil && who.Username == "" {
+	if json.NewDecoder(resp.Body).Decode(&user) == nil && user.Username == "" {
 		return fmt.Errorf("the mirror %s does not recognise the credentials as any user: set "+
 			"SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD, "+
 			"to a publishing account", p.base)
