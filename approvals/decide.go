@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sluice-dev/sluice/ingest/state"
 )
@@ -25,6 +26,21 @@ type Action struct {
 	Via string
 }
 
+// ErrInvalidText is returned for an identity or reason that contains a
+// control character: a line break or a terminal escape in a reason could
+// make evidence output show a sign-off that never happened.
+var ErrInvalidText = errors.New("contains a control character")
+
+// validate rejects identities and reasons with control characters.
+func (act Action) validate() error {
+	for field, text := range map[string]string{"identity": act.Identity, "reason": act.Reason, "role": act.Role} {
+		if strings.IndexFunc(text, unicode.IsControl) >= 0 {
+			return fmt.Errorf("%s %q %w: write it on one line without escape sequences", field, text, ErrInvalidText)
+		}
+	}
+	return nil
+}
+
 // Approve records act as an approval of the artifact's pending request.
 // The vote's ledger entry and, when the vote completes the chain, the
 // artifact's move to approved are written in one transaction.
@@ -34,6 +50,9 @@ type Action struct {
 func Approve(db *state.DB, key string, act Action) (*Request, error) {
 	if strings.TrimSpace(act.Identity) == "" {
 		return nil, fmt.Errorf("approve %s: %w: pass --as or set SLUICE_ACTOR", key, ErrIdentityRequired)
+	}
+	if err := act.validate(); err != nil {
+		return nil, fmt.Errorf("approve %s: %w", key, err)
 	}
 	var r *Request
 	expired := false
@@ -94,6 +113,9 @@ func Reject(db *state.DB, key string, act Action) (*Request, error) {
 	}
 	if strings.TrimSpace(act.Reason) == "" {
 		return nil, fmt.Errorf("reject %s: %w: say why with --reason", key, ErrReasonRequired)
+	}
+	if err := act.validate(); err != nil {
+		return nil, fmt.Errorf("reject %s: %w", key, err)
 	}
 	var r *Request
 	err := db.Update(func(tx *state.Tx) error {

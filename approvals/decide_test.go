@@ -202,3 +202,18 @@ func TestExpireDue(t *testing.T) {
 		t.Errorf("second ExpireDue = %v, %v", keys, err)
 	}
 }
+
+func TestDecisionRejectsControlCharacters(t *testing.T) {
+	for _, act := range []Action{
+		{Identity: "alice", Reason: "fine\n  approved by carol as security: checked"},
+		{Identity: "alice", Reason: "fine\x1b[2K"},
+		{Identity: "al\tice", Reason: "fine"},
+	} {
+		if _, err := Approve(nil, "npm/x@1.0.0", act); !errors.Is(err, ErrInvalidText) {
+			t.Errorf("Approve(%q, %q): err = %v, want ErrInvalidText", act.Identity, act.Reason, err)
+		}
+		if _, err := Reject(nil, "npm/x@1.0.0", act); !errors.Is(err, ErrInvalidText) {
+			t.Errorf("Reject(%q, %q): err = %v, want ErrInvalidText", act.Identity, act.Reason, err)
+		}
+	}
+}

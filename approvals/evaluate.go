@@ -65,8 +65,40 @@ func Evaluate(p *policy.Policy, f Facts) Decision {
 		}
 		d.Fired = append(d.Fired, Fired{Rule: r.Name, Then: r.Then, Line: r.Pos.Line, Matched: matched})
 	}
+	// An artifact nothing scanned is never approved by default: a policy
+	// that means to approve unscanned artifacts says so with a rule on
+	// the scanned condition.
+	if !f.Scanned && d.Tier.Rank() < policy.TierMedium.Rank() && !mentionsScanned(p) {
+		d.Tier = humanTier(p)
+		d.Fired = append(d.Fired, Fired{Rule: UnscannedRule, Then: d.Tier,
+			Matched: []string{"no scan result: a person must look, or the policy must have a rule on scanned"}})
+	}
 	d.Blocked = d.Tier == policy.TierBlocked
 	return d
+}
+
+// UnscannedRule names the built-in rule that holds unscanned artifacts for
+// people when the policy has no rule on the scanned condition.
+const UnscannedRule = "unscanned (built in)"
+
+// humanTier returns the lowest tier of p that people approve, or blocked
+// when p defines none.
+func humanTier(p *policy.Policy) policy.Tier {
+	for _, t := range []policy.Tier{policy.TierMedium, policy.TierHigh} {
+		if spec := p.Tiers.Spec(t); spec != nil && !spec.Auto() {
+			return t
+		}
+	}
+	return policy.TierBlocked
+}
+
+func mentionsScanned(p *policy.Policy) bool {
+	for _, r := range p.Rules {
+		if r.When.Scanned != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // match reports whether every condition set in c holds for f, and

@@ -234,3 +234,58 @@ func TestNeedsReleaseTime(t *testing.T) {
 		t.Errorf("recentRelease comes from the scanners, not from a release time lookup")
 	}
 }
+
+func TestUnscannedNeverAutoApproved(t *testing.T) {
+	lax := `apiVersion: sluice.dev/v1
+kind: RiskPolicy
+metadata: {name: lax}
+tiers:
+  low: {approval: auto}
+  medium: {approvers: [{role: team-lead}]}
+roles: {team-lead: [alice]}
+default: low
+`
+	optIn := lax + `rules:
+  - {name: unscanned-allowed, when: {scanned: false}, then: low}
+`
+	noHumans := `apiVersion: sluice.dev/v1
+kind: RiskPolicy
+metadata: {name: no-humans}
+tiers:
+  low: {approval: auto}
+default: low
+`
+	tests := []struct {
+		name, policy string
+		scanned      bool
+		want         policy.Tier
+		fired        string
+	}{
+		{"lax policy, unscanned", lax, false, policy.TierMedium, UnscannedRule},
+		{"lax policy, scanned", lax, true, policy.TierLow, ""},
+		{"policy opts in", optIn, false, policy.TierLow, "unscanned-allowed"},
+		{"no human tier", noHumans, false, policy.TierBlocked, UnscannedRule},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := policy.Parse("p.yaml", []byte(tt.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := Evaluate(p, Facts{Ecosystem: "npm", Name: "x", Scanned: tt.scanned})
+			if d.Tier != tt.want {
+				t.Errorf("tier = %s, want %s", d.Tier, tt.want)
+			}
+			var fired []string
+			for _, f := range d.Fired {
+				fired = append(fired, f.Rule)
+			}
+			if tt.fired != "" && !slices.Contains(fired, tt.fired) {
+				t.Errorf("fired %v, want %s among them", fired, tt.fired)
+			}
+			if tt.fired == "" && len(fired) != 0 {
+				t.Errorf("fired %v, want none", fired)
+			}
+		})
+	}
+}

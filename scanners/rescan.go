@@ -27,13 +27,19 @@ func RecordImport(db *state.DB, info *DBInfo, actor string) error {
 		ev["stale"] = "true"
 		ev["age"] = roundAge(info.Imported.Sub(info.Built))
 	}
+	if info.Older {
+		ev["older"] = "true"
+	}
 	return db.Record(state.Entry{Type: EntryDBImported, Subject: vulndbSubject, Actor: actor, Evidence: ev})
 }
 
 // RecordRollback appends the ledger entry of a rollback to info.
 func RecordRollback(db *state.DB, info *DBInfo, actor string) error {
-	return db.Record(state.Entry{Type: EntryDBRolledBack, Subject: vulndbSubject, Actor: actor,
-		Evidence: dbEvidence(info)})
+	ev := dbEvidence(info)
+	if info.Stale {
+		ev["stale"] = "true"
+	}
+	return db.Record(state.Entry{Type: EntryDBRolledBack, Subject: vulndbSubject, Actor: actor, Evidence: ev})
 }
 
 func dbEvidence(info *DBInfo) map[string]string {

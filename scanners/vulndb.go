@@ -27,6 +27,9 @@ var (
 	ErrChecksum = errors.New("checksum mismatch")
 	// ErrNoDB is returned when no database was imported.
 	ErrNoDB = errors.New("no vulnerability database imported")
+	// ErrOlderDB is returned by Import for a database built before the
+	// current one, which would hide advisories the current one has.
+	ErrOlderDB = errors.New("vulnerability database is older than the current one")
 	// ErrNoPreviousDB is returned by Rollback when there is nothing to go
 	// back to.
 	ErrNoPreviousDB = errors.New("no previous vulnerability database to roll back to")
@@ -52,8 +55,11 @@ type DBInfo struct {
 	Checksum string    `json:"checksum"`
 	Imported time.Time `json:"imported"`
 	// Stale is set when the database was older than the allowed age and
-	// imported anyway with AllowStale.
+	// imported (or rolled back to) anyway with AllowStale.
 	Stale bool `json:"stale,omitempty"`
+	// Older is set when the database was built before the one it replaced
+	// and imported anyway with AllowOlder.
+	Older bool `json:"older,omitempty"`
 }
 
 // ID identifies the database in scan results: its archive digest.
@@ -80,8 +86,11 @@ type ImportOptions struct {
 	// MaxAge is the oldest build time accepted (default DefaultMaxDBAge).
 	MaxAge time.Duration
 	// AllowStale imports a database older than MaxAge; the import is then
-	// marked stale.
+	// marked stale. Rollback applies the same age check.
 	AllowStale bool
+	// AllowOlder imports a database built before the current one; the
+	// import is then marked older.
+	AllowOlder bool
 	// Checksum is the archive's expected "sha256:<hex>". When empty,
 	// grype's latest.json next to the archive must list it.
 	Checksum string
@@ -118,6 +127,16 @@ func (s *VulnDBStore) Import(archive string, opts ImportOptions) (*DBInfo, error
 	}
 	if err := s.checkDescription(tmp, archive, listing, opts, info); err != nil {
 		return nil, err
+	}
+	if cur, err := readInfo(s.current()); err != nil {
+		return nil, err
+	} else if cur != nil && info.Built.Before(cur.Built) {
+		if !opts.AllowOlder {
+			return nil, fmt.Errorf("%w: %s was built %s, the current database %s; import a newer "+
+				"archive, or pass --allow-older to replace it anyway (recorded in the ledger)", ErrOlderDB,
+				archive, info.Built.Format(time.RFC3339), cur.Built.Format(time.RFC3339))
+		}
+		info.Older = true
 	}
 	// Hydration builds the indexes grype queries with, as grype's own
 	// import does; it changes the file, so import.json is written anew.
@@ -254,14 +273,27 @@ func (s *VulnDBStore) Status() (current, previous *DBInfo, err error) {
 
 // Rollback makes the previous database current again. The database rolled
 // back from becomes the previous one, so a second Rollback undoes the
-// first.
-func (s *VulnDBStore) Rollback() (*DBInfo, error) {
+// first. A previous database older than opts.MaxAge is refused unless
+// opts.AllowStale, as on import.
+func (s *VulnDBStore) Rollback(opts ImportOptions) (*DBInfo, error) {
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = DefaultMaxDBAge
+	}
 	prev, err := readInfo(s.previous())
 	if err != nil {
 		return nil, err
 	}
 	if prev == nil {
 		return nil, ErrNoPreviousDB
+	}
+	prev.Stale = false
+	if age := s.now().Sub(prev.Built); age > opts.MaxAge {
+		if !opts.AllowStale {
+			return nil, fmt.Errorf("%w: the previous database was built %s, %s ago, more than %s; "+
+				"pass --allow-stale to roll back to it anyway (recorded in the ledger)", ErrStaleDB,
+				prev.Built.Format(time.RFC3339), roundAge(age), roundAge(opts.MaxAge))
+		}
+		prev.Stale = true
 	}
 	swap := s.current() + ".swap"
 	if err := os.Rename(s.current(), swap); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -116,7 +116,7 @@ func TestImportExplicitChecksum(t *testing.T) {
 
 func TestRollbackSwapsDatabases(t *testing.T) {
 	store := NewVulnDBStore(filepath.Join(t.TempDir(), "vulndb"))
-	if _, err := store.Rollback(); !errors.Is(err, ErrNoPreviousDB) {
+	if _, err := store.Rollback(ImportOptions{}); !errors.Is(err, ErrNoPreviousDB) {
 		t.Fatalf("Rollback with no database: %v, want ErrNoPreviousDB", err)
 	}
 	first, err := store.Import(buildArchive(t, grypetest.Options{Built: daysAgo(2)}), ImportOptions{})
@@ -134,7 +134,7 @@ func TestRollbackSwapsDatabases(t *testing.T) {
 	if cur.ArchiveDigest != second.ArchiveDigest || prev.ArchiveDigest != first.ArchiveDigest {
 		t.Fatalf("after two imports: current %s, previous %s", cur.ArchiveDigest, prev.ArchiveDigest)
 	}
-	back, err := store.Rollback()
+	back, err := store.Rollback(ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,5 +175,44 @@ func appendBytes(t *testing.T, name string, data []byte) {
 	defer f.Close()
 	if _, err := f.Write(data); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRollbackChecksAge(t *testing.T) {
+	store := NewVulnDBStore(filepath.Join(t.TempDir(), "vulndb"))
+	if _, err := store.Import(buildArchive(t, grypetest.Options{Built: daysAgo(8)}),
+		ImportOptions{AllowStale: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Import(buildArchive(t, grypetest.Options{Built: daysAgo(1)}), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Rollback(ImportOptions{}); !errors.Is(err, ErrStaleDB) {
+		t.Fatalf("rollback to an 8-day-old database: err = %v, want ErrStaleDB", err)
+	}
+	back, err := store.Rollback(ImportOptions{AllowStale: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.Stale {
+		t.Error("a rollback to a stale database is not marked stale")
+	}
+}
+
+func TestImportRejectsOlderDatabase(t *testing.T) {
+	store := NewVulnDBStore(filepath.Join(t.TempDir(), "vulndb"))
+	if _, err := store.Import(buildArchive(t, grypetest.Options{Built: daysAgo(1)}), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	older := buildArchive(t, grypetest.Options{Built: daysAgo(3)})
+	if _, err := store.Import(older, ImportOptions{}); !errors.Is(err, ErrOlderDB) {
+		t.Fatalf("import of an older database: err = %v, want ErrOlderDB", err)
+	}
+	info, err := store.Import(older, ImportOptions{AllowOlder: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Older {
+		t.Error("an older database imported with AllowOlder is not marked older")
 	}
 }

@@ -105,7 +105,8 @@ spec:
 	// the figures compare moving bytes with moving bytes.
 	allowAll := filepath.Join(runs, "allow-all.yaml")
 	if err := os.WriteFile(allowAll, []byte("apiVersion: sluice.dev/v1\nkind: RiskPolicy\n"+
-		"metadata: {name: allow-all}\ntiers:\n  low: {approval: auto}\ndefault: low\n"), 0o644); err != nil {
+		"metadata: {name: allow-all}\ntiers:\n  low: {approval: auto}\n"+
+		"rules:\n  - {name: unscanned-allowed, when: {scanned: false}, then: low}\ndefault: low\n"), 0o644); err != nil {
 		return err
 	}
 	sync := func(name string) (measurement, error) {

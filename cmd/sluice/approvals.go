@@ -62,7 +62,7 @@ func newApprovalsListCommand(g *globals) *cobra.Command {
 ones (with --all, every request) and what each still waits for.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ that fired and the facts it matched. ARTIFACT is name@version for npm
 npm/lodash@4.17.21.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}
@@ -231,7 +231,7 @@ and is final for the artifact's digest.`,
 			if !approve && strings.TrimSpace(f.reason) == "" {
 				return &usageError{errors.New("reject needs --reason: say why for the ledger")}
 			}
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}

@@ -72,6 +72,8 @@ recorded in the ledger as stale. The database it replaces is kept for
 		"oldest database build time accepted, as a duration before now (120h is five days)")
 	fl.BoolVar(&opts.AllowStale, "allow-stale", false,
 		"import a database older than --max-age anyway; the ledger records the override")
+	fl.BoolVar(&opts.AllowOlder, "allow-older", false,
+		"replace the current database with one built before it; the ledger records the override")
 	fl.StringVar(&opts.Checksum, "checksum", "",
 		"expected sha256 of the archive (sha256:<hex>), when grype's latest.json is not next to it")
 	return cmd
@@ -105,21 +107,24 @@ func newDBStatusCommand(g *globals) *cobra.Command {
 }
 
 func newDBRollbackCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var opts scanners.ImportOptions
+	cmd := &cobra.Command{
 		Use:   "rollback",
 		Short: "Make the previous vulnerability database current again",
 		Long: `Rollback swaps the current and the previous database, so running it twice
-returns to where it started. The ledger records every rollback.`,
+returns to where it started. A previous database built longer ago than
+--max-age is refused unless --allow-stale is given, as on import. The ledger
+records every rollback.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			info, err := g.vulnDBStore().Rollback()
+			info, err := g.vulnDBStore().Rollback(opts)
 			if errors.Is(err, scanners.ErrNoPreviousDB) {
-				return &usageError{err}
+				return err
 			}
 			if err != nil {
 				return err
@@ -132,6 +137,11 @@ returns to where it started. The ledger records every rollback.`,
 			return nil
 		},
 	}
+	cmd.Flags().DurationVar(&opts.MaxAge, "max-age", scanners.DefaultMaxDBAge,
+		"oldest database build time accepted, as a duration before now")
+	cmd.Flags().BoolVar(&opts.AllowStale, "allow-stale", false,
+		"roll back to a database older than --max-age anyway; the ledger records the override")
+	return cmd
 }
 
 func printDBInfo(w io.Writer, info *scanners.DBInfo) {

@@ -39,7 +39,7 @@ is described in docs/e-approval.md.`,
 			if err != nil {
 				return &usageError{err}
 			}
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}

@@ -36,7 +36,7 @@ and the lead time from request to publication. ARTIFACT is name@version
 for npm or a full key such as npm/lodash@4.17.21.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}

@@ -61,7 +61,7 @@ again. Exits 3 with --fail-on-change when a tier would change.`,
 			if err != nil {
 				return err
 			}
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}

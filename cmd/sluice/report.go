@@ -29,7 +29,7 @@ sluice.dev/scan-report/v1, see docs/report-schema.md), Markdown or SARIF
 			if format != "json" && format != "markdown" && format != "sarif" {
 				return &usageError{fmt.Errorf("invalid --format %q: use json, markdown or sarif", format)}
 			}
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}

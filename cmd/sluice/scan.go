@@ -116,7 +116,7 @@ became vulnerable.`,
 			if err != nil {
 				return err
 			}
-			st, err := g.openStore()
+			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}

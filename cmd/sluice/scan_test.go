@@ -85,7 +85,12 @@ func TestDBImportSyncReportRescan(t *testing.T) {
 	if r = scanCLI(t, g, "db", "import", older); r.err != nil {
 		t.Fatalf("import: %v", r.err)
 	}
-	if r = scanCLI(t, g, "db", "rollback"); r.err != nil {
+	// The previous database is the stale one, so rolling back to it needs
+	// the same override as importing it.
+	if r = scanCLI(t, g, "db", "rollback"); r.err == nil || !strings.Contains(r.err.Error(), "--allow-stale") {
+		t.Fatalf("rollback to a stale database: %v, want a rejection naming --allow-stale", r.err)
+	}
+	if r = scanCLI(t, g, "db", "rollback", "--allow-stale"); r.err != nil {
 		t.Fatalf("rollback: %v", r.err)
 	}
 	if r = scanCLI(t, g, "db", "rollback"); r.err != nil {
