@@ -165,7 +165,7 @@ func BuildArchive(outDir string, opts Options) (string, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("vulnerability-db_v%s_%s.tar.zst", desc.SchemaVersion, desc.Built.Format(time.RFC3339))
+	name := fmt.Sprintf("vulnerability-db_%s_%s.tar.zst", desc.SchemaVersion, desc.Built.Format(time.RFC3339))
 	archive := filepath.Join(outDir, name)
 	if err := writeTarZst(archive, work, v6.VulnerabilityDBFileName, v6.ImportMetadataFileName); err != nil {
 		return "", err
