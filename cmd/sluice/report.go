@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,8 +19,8 @@ func newReportCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report ARTIFACT|RUN",
 		Short: "Write the scan report of an artifact or of a sync run",
-		Long: `Report writes the stored scan results of one artifact (npm/lodash@4.17.21)
-or of every artifact a sync run touched (its run ID), as JSON (schema
+		Long: `Report writes the stored scan results of one artifact (lodash@4.17.21 or
+npm/lodash@4.17.21) or of every artifact a sync run touched (its run ID), as JSON (schema
 sluice.dev/scan-report/v1, see docs/report-schema.md), Markdown or SARIF
 2.1.0.`,
 		Example: `  sluice report npm/lodash@4.17.20 --format markdown
@@ -34,7 +35,14 @@ sluice.dev/scan-report/v1, see docs/report-schema.md), Markdown or SARIF
 				return err
 			}
 			defer st.Close()
-			rep, err := scanners.BuildReport(st.db, args[0], time.Now())
+			target := args[0]
+			if strings.Contains(target, "@") {
+				// An artifact, given as name@version or as its full key.
+				if target, err = resolveArtifactArg(st.db, target); err != nil {
+					return err
+				}
+			}
+			rep, err := scanners.BuildReport(st.db, target, time.Now())
 			if errors.Is(err, state.ErrNotFound) || errors.Is(err, scanners.ErrNoResult) {
 				return &usageError{err}
 			}
