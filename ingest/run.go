@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -193,6 +194,10 @@ func (r *Runner) record(runID string, resolved []*npm.Resolved, ms []*manifests.
 			}
 			if created {
 				sum.New++
+			} else if !slices.Contains(a.Manifests, p.Manifest) {
+				if err := recordRequestAgain(tx, runID, r.Actor, a, p, m); err != nil {
+					return err
+				}
 			}
 			if a.State == state.StateRequested {
 				if a, err = tx.Transition(a.Key(), resolvedChange(runID, r.Actor, p)); err != nil {
@@ -204,6 +209,19 @@ func (r *Runner) record(runID string, resolved []*npm.Resolved, ms []*manifests.
 		return nil
 	})
 	return arts, err
+}
+
+// recordRequestAgain notes on an existing artifact that another manifest
+// asks for it, with that manifest's owner and data class, so the ledger
+// shows every team that depends on it.
+// NOTE: the artifact keeps the verdict of its first evaluation, made for
+// the first manifest's data class; a stricter data class asking later is
+// recorded here but does not trigger a new evaluation.
+func recordRequestAgain(tx *state.Tx, runID, actor string, a *state.Artifact, p *npm.Resolved, m manifests.Metadata) error {
+	return tx.UpdateArtifact(a.Key(), state.Entry{Type: state.EntryRequestedAgain, Run: runID, Actor: actor,
+		Evidence: map[string]string{"manifest": p.Manifest, "owner": m.Owner, "dataClass": m.DataClass,
+			"requestedBy": p.RequestedBy}},
+		func(x *state.Artifact) { x.Manifests = append(x.Manifests, p.Manifest) })
 }
 
 // resolvedChange records what the registry states about a version.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -204,5 +205,41 @@ spec:
 	}
 	if r := mustSluice(t, "pin", "--data-dir", e.dataDir, "--npm-mirror", e.verdaccio.URL, good); !strings.Contains(r.stdout, "1 entries pinned") {
 		t.Errorf("pin of the good lockfile alone: %s", r.stdout)
+	}
+}
+
+func TestSecondManifestRecorded(t *testing.T) {
+	e := newEnv(t)
+	if r := e.sync(t); r.err != nil {
+		t.Fatal(r.err)
+	}
+	credit := writeManifest(t, t.TempDir(), `apiVersion: sluice.dev/v1
+kind: Manifest
+metadata: {name: credit-scoring, owner: team-credit, dataClass: personal-credit-data}
+spec:
+  npm:
+    packages: [chalk@4.1.2]
+`)
+	mustSluice(t, "sync", "-q", "--data-dir", e.dataDir, "--npm-upstream", e.upstream.URL,
+		"--npm-mirror", e.verdaccio.URL, credit)
+	st := openForTest(t, e.dataDir)
+	defer st.Close()
+	entries, err := st.db.Ledger("npm/chalk@4.1.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, en := range entries {
+		if en.Type == "artifact.requested-again" && en.Evidence["dataClass"] == "personal-credit-data" &&
+			en.Evidence["owner"] == "team-credit" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the ledger does not record that team-credit asked for chalk 4.1.2")
+	}
+	a, _ := st.db.Artifact("npm/chalk@4.1.2")
+	if !slices.Contains(a.Manifests, "credit-scoring") {
+		t.Errorf("artifact manifests = %v, want credit-scoring among them", a.Manifests)
 	}
 }

@@ -161,19 +161,23 @@ func getArtifact(b *bolt.Bucket, key string) (*Artifact, error) {
 // state, and records the edit as a ledger entry of type typ.
 func (db *DB) UpdateArtifact(key, typ, run string, evidence map[string]string, edit func(*Artifact)) error {
 	return db.bolt.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketArtifacts)
-		a, err := getArtifact(b, key)
-		if err != nil {
-			return err
-		}
-		now := db.now()
-		edit(a)
-		a.Updated = now
-		if err := putJSON(b, key, a); err != nil {
-			return err
-		}
-		return appendEntry(tx, now, Entry{Type: typ, Subject: key, Run: run, Evidence: evidence})
+		return updateArtifact(tx, db.now(), key, Entry{Type: typ, Run: run, Evidence: evidence}, edit)
 	})
+}
+
+func updateArtifact(tx *bolt.Tx, now time.Time, key string, e Entry, edit func(*Artifact)) error {
+	b := tx.Bucket(bucketArtifacts)
+	a, err := getArtifact(b, key)
+	if err != nil {
+		return err
+	}
+	edit(a)
+	a.Updated = now
+	if err := putJSON(b, key, a); err != nil {
+		return err
+	}
+	e.Subject = key
+	return appendEntry(tx, now, e)
 }
 
 // Record appends a ledger entry that moves no artifact: a run starting, a

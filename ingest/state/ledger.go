@@ -21,6 +21,9 @@ const (
 	EntryRunStarted  = "run.started"
 	EntryRunFinished = "run.finished"
 	EntryPinned      = "lockfile.pinned"
+	// EntryRequestedAgain records another manifest asking for an artifact
+	// that an earlier one brought in.
+	EntryRequestedAgain = "artifact.requested-again"
 )
 
 // Entry is one ledger record. Hash is the hex SHA-256 of the entry's JSON

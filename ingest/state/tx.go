@@ -109,6 +109,12 @@ func (t *Tx) Transition(key string, ch Change) (*Artifact, error) {
 	return transition(t.tx, t.now, key, ch)
 }
 
+// UpdateArtifact edits an artifact without moving its state and appends
+// e, with the artifact as its subject, inside this transaction.
+func (t *Tx) UpdateArtifact(key string, e Entry, edit func(*Artifact)) error {
+	return updateArtifact(t.tx, t.now, key, e, edit)
+}
+
 // Append adds a ledger entry inside this transaction.
 func (t *Tx) Append(e Entry) error {
 	return appendEntry(t.tx, t.now, e)
