@@ -62,6 +62,10 @@ type RescanSummary struct {
 	DB        DBRef    `json:"db"`
 	Rescanned int      `json:"rescanned"`
 	Changes   []Change `json:"changes"`
+	// Cleared lists the artifacts with vulnerabilities their previous scan
+	// reported and this one does not, in Change's New field: a database
+	// withdrew or corrected an advisory.
+	Cleared []Change `json:"cleared,omitempty"`
 }
 
 // Rescan scans every artifact that has a stored result again against the
@@ -115,10 +119,15 @@ func Rescan(ctx context.Context, s *Scanner, db *state.DB, actor string) (*Resca
 			sum.Changes = append(sum.Changes, Change{Artifact: a.Key(), PreviousDB: old.DB.ArchiveDigest,
 				New: fresh})
 		}
+		if gone := newVulnerabilities(r, old); len(gone) > 0 {
+			sum.Cleared = append(sum.Cleared, Change{Artifact: a.Key(), PreviousDB: old.DB.ArchiveDigest,
+				New: gone})
+		}
 	}
 	ev := dbEvidence(s.DB.Info)
 	ev["rescanned"] = strconv.Itoa(sum.Rescanned)
 	ev["newlyVulnerable"] = strconv.Itoa(len(sum.Changes))
+	ev["cleared"] = strconv.Itoa(len(sum.Cleared))
 	if err := db.Record(state.Entry{Type: EntryRescanned, Subject: vulndbSubject, Actor: actor,
 		Evidence: ev}); err != nil {
 		errs = append(errs, err)

@@ -262,3 +262,31 @@ spec:
 		t.Errorf("scanned evidence = %v", scanned)
 	}
 }
+
+func TestRescanListsClearedVulnerability(t *testing.T) {
+	e := newSyncEnv(t)
+	e.sync(t, stageManifest, &Scanner{DB: e.vulndb, Blobs: e.blobs, TempDir: t.TempDir()})
+	store := NewVulnDBStore(filepath.Join(t.TempDir(), "vulndb"))
+	if _, err := store.Import(buildArchive(t, grypetest.Options{WithoutLodash: true}), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	withdrawn, err := store.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withdrawn.Close()
+	sum, err := Rescan(context.Background(), &Scanner{DB: withdrawn, Blobs: e.blobs, TempDir: t.TempDir()},
+		e.db, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Changes) != 0 {
+		t.Errorf("changes = %+v, want none", sum.Changes)
+	}
+	if len(sum.Cleared) != 1 || sum.Cleared[0].Artifact != "npm/lodash@4.17.20" {
+		t.Fatalf("cleared = %+v, want lodash only", sum.Cleared)
+	}
+	if ids := findingIDs(sum.Cleared[0].New, KindVulnerability); len(ids) != 1 || ids[0] != grypetest.LodashGHSA {
+		t.Errorf("cleared vulnerabilities = %v, want %s", ids, grypetest.LodashGHSA)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -182,17 +183,24 @@ func printRescan(cmd *cobra.Command, sum *scanners.RescanSummary) {
 		sum.DB.Built.Format(time.RFC3339), sum.DB.Checksum)
 	if len(sum.Changes) == 0 {
 		fmt.Fprintln(out, "no artifact became vulnerable")
-		return
 	}
 	for _, c := range sum.Changes {
 		fmt.Fprintf(out, "%s became vulnerable:\n", c.Artifact)
-		for _, v := range c.New {
-			fixed := "no fix known"
-			if len(v.FixedIn) > 0 {
-				fixed = "fixed in " + strings.Join(v.FixedIn, ", ")
-			}
-			fmt.Fprintf(out, "  %s %s (%s) %s@%s, %s\n", v.ID, v.Severity, strings.Join(v.Aliases, ", "),
-				v.Package, v.PackageVersion, fixed)
+		printVulnerabilities(out, c.New)
+	}
+	for _, c := range sum.Cleared {
+		fmt.Fprintf(out, "%s is no longer reported vulnerable to:\n", c.Artifact)
+		printVulnerabilities(out, c.New)
+	}
+}
+
+func printVulnerabilities(out io.Writer, vulns []scanners.Finding) {
+	for _, v := range vulns {
+		fixed := "no fix known"
+		if len(v.FixedIn) > 0 {
+			fixed = "fixed in " + strings.Join(v.FixedIn, ", ")
 		}
+		fmt.Fprintf(out, "  %s %s (%s) %s@%s, %s\n", v.ID, v.Severity, strings.Join(v.Aliases, ", "),
+			v.Package, v.PackageVersion, fixed)
 	}
 }
