@@ -65,9 +65,9 @@ func Evaluate(p *policy.Policy, f Facts) Decision {
 		}
 		d.Fired = append(d.Fired, Fired{Rule: r.Name, Then: r.Then, Line: r.Pos.Line, Matched: matched})
 	}
-	// An artifact nothing scanned is never approved by default: a policy
-	// that means to approve unscanned artifacts says so with a rule on
-	// the scanned condition.
+	// An artifact nothing scanned is never approved by default. A policy
+	// that approves unscanned artifacts must state it with a rule on the
+	// scanned condition.
 	if !f.Scanned && d.Tier.Rank() < policy.TierMedium.Rank() && !mentionsScanned(p) {
 		d.Tier = humanTier(p)
 		d.Fired = append(d.Fired, Fired{Rule: UnscannedRule, Then: d.Tier,

@@ -58,23 +58,11 @@ func writeEvidence(bs *blobs.Store, ev *Evidence) (string, []byte, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("encode evidence of %s: %w", ev.Artifact, err)
 	}
-	digest, err := writeBlob(bs, data)
+	digest, err := bs.Put(data)
 	if err != nil {
 		return "", nil, fmt.Errorf("store evidence of %s: %w", ev.Artifact, err)
 	}
 	return digest, data, nil
-}
-
-func writeBlob(bs *blobs.Store, data []byte) (string, error) {
-	w, err := bs.Create()
-	if err != nil {
-		return "", err
-	}
-	defer w.Abort()
-	if _, err := w.Write(data); err != nil {
-		return "", err
-	}
-	return w.Commit()
 }
 
 // LoadEvidence reads the evidence document with the given digest and

@@ -2,13 +2,13 @@ package approvals
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/blobs"
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/storetest"
 	"github.com/sluice-dev/sluice/scanners"
 )
 
@@ -20,16 +20,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := state.Open(filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := blobs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, bs := storetest.Open(t)
 	return &env{db: db, blobs: bs}
 }
 
@@ -37,7 +28,7 @@ func newEnv(t testing.TB) *env {
 // as the runner and the scan stage would.
 func (e *env) scanned(t testing.TB, name, dataClass, requester string) *state.Artifact {
 	t.Helper()
-	digest, err := writeBlob(e.blobs, []byte("tarball of "+name))
+	digest, err := e.blobs.Put([]byte("tarball of " + name))
 	if err != nil {
 		t.Fatal(err)
 	}

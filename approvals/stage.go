@@ -176,7 +176,7 @@ func (s *Stage) record(a *state.Artifact, scan *scanners.ScanResult, released ti
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: encode scan result: %w", a.Key(), err)
 		}
-		scanDigest, err := writeBlob(s.blobs, data)
+		scanDigest, err := s.blobs.Put(data)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: store scan result: %w", a.Key(), err)
 		}

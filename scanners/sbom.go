@@ -188,25 +188,13 @@ type SBOMDigests struct {
 
 // Store writes both documents to the blob store.
 func (d SBOMDocuments) Store(b *blobs.Store) (SBOMDigests, error) {
-	spdx, err := putBlob(b, d.SPDX)
+	spdx, err := b.Put(d.SPDX)
 	if err != nil {
 		return SBOMDigests{}, fmt.Errorf("store SPDX SBOM: %w", err)
 	}
-	cdx, err := putBlob(b, d.CycloneDX)
+	cdx, err := b.Put(d.CycloneDX)
 	if err != nil {
 		return SBOMDigests{}, fmt.Errorf("store CycloneDX SBOM: %w", err)
 	}
 	return SBOMDigests{SPDX: spdx, CycloneDX: cdx}, nil
-}
-
-func putBlob(b *blobs.Store, data []byte) (string, error) {
-	w, err := b.Create()
-	if err != nil {
-		return "", err
-	}
-	defer w.Abort()
-	if _, err := w.Write(data); err != nil {
-		return "", err
-	}
-	return w.Commit()
 }

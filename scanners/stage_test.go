@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/internal/grypetest"
 	"github.com/sluice-dev/sluice/internal/npmfixture"
+	"github.com/sluice-dev/sluice/internal/storetest"
 	"github.com/sluice-dev/sluice/manifests"
 )
 
@@ -41,16 +42,7 @@ type syncEnv struct {
 
 func newSyncEnv(t *testing.T) *syncEnv {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := state.Open(filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b, err := blobs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, b := storetest.Open(t)
 	fx := npmfixture.New(t)
 	reg, err := npm.NewRegistry(fx.URL, "", fetch.New(fetch.WithRetries(0)))
 	if err != nil {

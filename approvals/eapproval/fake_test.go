@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/ingest/blobs"
 	"github.com/sluice-dev/sluice/ingest/fetch"
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/storetest"
 	"github.com/sluice-dev/sluice/manifests/policy"
 	"github.com/sluice-dev/sluice/scanners"
 )
@@ -181,16 +181,7 @@ func (f findings) ScanResult(_ context.Context, a *state.Artifact) (*scanners.Sc
 // cli:erin. mediumExpiry is the medium tier's expiresAfter.
 func newStore(t *testing.T, mediumExpiry string) *store {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := state.Open(filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := blobs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, bs := storetest.Open(t)
 	p, err := policy.Parse("p.yaml", fmt.Appendf(nil, testPolicy, mediumExpiry))
 	if err != nil {
 		t.Fatal(err)

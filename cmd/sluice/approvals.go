@@ -129,15 +129,11 @@ that fired and the facts it matched. ARTIFACT is name@version for npm
 npm/lodash@4.17.21.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.openExistingStore()
+			st, key, err := g.openArtifact(args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			key, err := resolveArtifactArg(st.db, args[0])
-			if err != nil {
-				return err
-			}
 			r, err := approvals.LoadRequest(st.db, key)
 			if err != nil {
 				return err
@@ -231,15 +227,11 @@ and is final for the artifact's digest.`,
 			if !approve && strings.TrimSpace(f.reason) == "" {
 				return &usageError{errors.New("reject needs --reason: say why for the ledger")}
 			}
-			st, err := g.openExistingStore()
+			st, key, err := g.openArtifact(args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			key, err := resolveArtifactArg(st.db, args[0])
-			if err != nil {
-				return err
-			}
 			act := approvals.Action{Identity: id, Role: f.role, Reason: f.reason, Via: "cli"}
 			if !approve {
 				if _, err := approvals.Reject(st.db, key, act); err != nil {
@@ -272,6 +264,21 @@ and is final for the artifact's digest.`,
 
 // resolveArtifactArg turns name@version or a full key into an artifact key that
 // the store holds. Without a version it lists the versions it holds.
+// openArtifact opens the data directory a sync created and resolves an
+// ARTIFACT argument to its state store key.
+func (g *globals) openArtifact(arg string) (*store, string, error) {
+	st, err := g.openExistingStore()
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := resolveArtifactArg(st.db, arg)
+	if err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, key, nil
+}
+
 func resolveArtifactArg(db *state.DB, arg string) (string, error) {
 	key := arg
 	if !strings.HasPrefix(arg, string(state.EcosystemNPM)+"/") {

@@ -36,15 +36,11 @@ and the lead time from request to publication. ARTIFACT is name@version
 for npm or a full key such as npm/lodash@4.17.21.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := g.openExistingStore()
+			st, key, err := g.openArtifact(args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			key, err := resolveArtifactArg(st.db, args[0])
-			if err != nil {
-				return err
-			}
 			ae, err := collectEvidence(st, key)
 			if err != nil {
 				return err

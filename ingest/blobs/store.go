@@ -109,6 +109,20 @@ func (s *Store) Verify(digest string) error {
 	return nil
 }
 
+// Put stores data as a blob and returns its digest. It suits small
+// documents (SBOMs, evidence); stream large blobs through Create.
+func (s *Store) Put(data []byte) (string, error) {
+	w, err := s.Create()
+	if err != nil {
+		return "", err
+	}
+	defer w.Abort()
+	if _, err := w.Write(data); err != nil {
+		return "", err
+	}
+	return w.Commit()
+}
+
 // Writer receives a blob's bytes. Every byte written is hashed with SHA-256
 // and with each extra hash given to Create, so the caller can check an
 // upstream's integrity claim before calling Commit.

@@ -111,3 +111,17 @@ func TestPathRejectsInvalidDigests(t *testing.T) {
 		t.Errorf("Open of a missing blob: err = %v, want ErrNotFound", err)
 	}
 }
+
+func TestPutStoresBytes(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	d, err := s.Put([]byte("small document"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != digestOf("small document") {
+		t.Errorf("Put = %s, want %s", d, digestOf("small document"))
+	}
+	if err := s.Verify(d); err != nil {
+		t.Error(err)
+	}
+}
