@@ -112,7 +112,7 @@ func (r *Runner) fetchOne(ctx context.Context, runID string, a *state.Artifact) 
 }
 
 // verifyTarball checks the downloaded bytes against the registry's
-// integrity, then against the lockfile's, and says which side to suspect.
+// integrity, then against the lockfile's, and names the side to suspect.
 func verifyTarball(h npm.Hashes, a *state.Artifact) error {
 	if err := h.Verify(a.Integrity, a.Shasum); err != nil {
 		return fmt.Errorf("%w; the upstream or a proxy on the way served other bytes than the "+

@@ -212,7 +212,7 @@ func (r *Runner) record(runID string, resolved []*npm.Resolved, ms []*manifests.
 }
 
 // recordRequestAgain notes on an existing artifact that another manifest
-// asks for it, with that manifest's owner and data class, so the ledger
+// requests it, with that manifest's owner and data class, so the ledger
 // shows every team that depends on it.
 // NOTE: the artifact keeps the verdict of its first evaluation, made for
 // the first manifest's data class; a stricter data class asking later is

@@ -1,8 +1,8 @@
-// Package ingest runs a sync: it resolves what manifests ask for to exact
-// artifacts (npm: the full dependency closure), fetches them with retries,
-// checks their integrity, keeps their bytes in the content-addressed blob
-// store, passes them through the scan, evaluation and signing stages, and
-// hands them to a mirror's Publisher. Every move of every artifact is a
+// Package ingest runs a sync. It resolves what manifests request to exact
+// artifacts (npm: the full dependency closure), fetches them with retries
+// and checks their integrity. It keeps their bytes in the content-addressed
+// blob store, passes them through the scan, evaluation and signing stages,
+// and hands them to a mirror's Publisher. Every move of every artifact is a
 // transition in the state store with its ledger entry, so a run that is
 // killed or fails continues from where each artifact stopped. It knows no
 // mirror's API.
@@ -15,7 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/ingest/state"
 )
 
-// Outcome is what a stage decided about one artifact.
+// Outcome is a stage's decision about one artifact.
 type Outcome struct {
 	// To is the state the artifact moves to: the stage's target on
 	// success, or another state the machine allows (an evaluation may end
@@ -27,7 +27,7 @@ type Outcome struct {
 
 // Stage is one step between fetched and published: scanning, evaluation
 // with approval, or signing. The scanners, approvals and signing code
-// provide the implementations; a Runner with no stage in a slot records
+// provide the implementations. A Runner with no stage in a slot records
 // that slot's states as skipped on the artifact's next transition.
 type Stage interface {
 	// Name identifies the stage in logs and errors.

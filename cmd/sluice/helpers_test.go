@@ -59,7 +59,7 @@ func mustSluice(t *testing.T, args ...string) result {
 	return r
 }
 
-// writeManifest renders a manifest template into dir; the template sees
+// writeManifest renders a manifest template into dir. The template gets
 // .Dir, the folder the manifest is written to.
 func writeManifest(t *testing.T, dir, text string) string {
 	t.Helper()

@@ -16,8 +16,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// StatusError is returned when a server answers with a status that is not
-// 2xx after all retries.
+// StatusError is returned when a server responds with a status that is
+// not 2xx after all retries.
 type StatusError struct {
 	Method   string
 	URL      string

@@ -64,10 +64,11 @@ func sortedVersions(p *Packument) []candidate {
 	return out
 }
 
-// Pick chooses the version of p that npm would install for spec: a
-// dist-tag's version; an exact version; or, for a range, the version tagged
-// latest when it satisfies the range, else the highest satisfying version
-// that is not deprecated, else the highest satisfying one.
+// Pick chooses the version of p that npm would install for spec. A
+// dist-tag gives its version and an exact version gives itself. For a
+// range it is the version tagged latest when that satisfies the range,
+// else the highest satisfying version that is not deprecated, else the
+// highest satisfying one.
 func Pick(p *Packument, spec string, prerelease bool) (string, error) {
 	spec = strings.TrimSpace(spec)
 	if v, ok := p.DistTags[spec]; ok {

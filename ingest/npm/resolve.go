@@ -16,7 +16,7 @@ type Request struct {
 	Name string
 	// Spec is an exact version, a range or a dist-tag; empty means latest.
 	Spec string
-	// Latest, when above zero, asks for that many of the highest versions
+	// Latest, when above zero, requests that many of the highest versions
 	// that satisfy Spec.
 	Latest     int
 	Prerelease bool
@@ -26,7 +26,7 @@ type Request struct {
 	// NoDependencies stops the closure here. Lockfile entries set it,
 	// because a lockfile already lists every package of its tree.
 	NoDependencies bool
-	// Origin says where the request comes from, such as
+	// Origin is the source of the request, such as
 	// "manifests/app.yaml:12", for messages and the ledger.
 	Origin string
 	// Manifest is the name of the manifest that made the request.
@@ -97,9 +97,10 @@ type edge struct {
 	optional bool
 }
 
-// Resolve resolves every request and, unless a request says otherwise,
-// every dependency of what it resolves to. It reports all errors at once,
-// each naming its origin; on error the result still lists what resolved.
+// Resolve resolves every request and, unless the request sets
+// NoDependencies, every dependency of what it resolves to. It reports all
+// errors at once, each naming its origin. On error the result still lists
+// what resolved.
 func (r *Resolver) Resolve(ctx context.Context, reqs []Request) (*Result, error) {
 	res := &Result{}
 	packuments := map[string]*Packument{}

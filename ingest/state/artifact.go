@@ -1,6 +1,6 @@
 // Package state is Sluice's durable memory: artifacts and the state machine
 // they move through, sync runs, and the append-only, hash-chained ledger that
-// records every move. It is backed by a bbolt file; every state transition
+// records every move. It is backed by a bbolt file. Every state transition
 // and its ledger entry are written in one transaction, so neither can exist
 // without the other.
 package state
@@ -58,7 +58,7 @@ type Artifact struct {
 	// checked against the tarball as well.
 	LockIntegrity string `json:"lockIntegrity,omitempty"`
 	Size          int64  `json:"size,omitempty"`
-	// TarballURL is where the upstream registry serves the tarball.
+	// TarballURL is the upstream registry's URL of the tarball.
 	TarballURL string `json:"tarballURL,omitempty"`
 
 	// Manifests lists the manifests (by metadata.name) that asked for the
@@ -74,7 +74,7 @@ type Artifact struct {
 	// Tags lists the upstream dist-tags that pointed at this version when
 	// it was resolved, so the mirror can carry the same tags.
 	Tags []string `json:"tags,omitempty"`
-	// RequestedBy says what first asked for the artifact: a manifest entry
+	// RequestedBy is the first request for the artifact: a manifest entry
 	// ("manifests/app.yaml:12 lodash@^4.17.0"), a lockfile entry, or the
 	// dependency edge that pulled it in ("chalk@4.1.2 -> ansi-styles@^4.1.0").
 	RequestedBy string `json:"requestedBy,omitempty"`

@@ -26,7 +26,7 @@ var (
 	keyLedgerHead   = []byte("ledger-head")
 )
 
-// DB is the bbolt-backed state store. It is safe for concurrent use; bbolt
+// DB is the bbolt-backed state store. It is safe for concurrent use. bbolt
 // allows one process per file, so a second sluice on the same data
 // directory waits up to a second and then fails with ErrLocked.
 type DB struct {

@@ -13,7 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// RunStatus is where a sync run stands.
+// RunStatus is the outcome of a sync run so far.
 type RunStatus string
 
 // Run statuses. A run that a killed process left running is marked

@@ -219,7 +219,7 @@ func (p *Publisher) present(ctx context.Context, a *state.Artifact) (bool, error
 // Publish uploads the artifact's tarball with the package.json it
 // contains. It does not ask first whether the mirror has the version,
 // because the registry responds to a publish of an existing version with
-// 409 Conflict; only then does Publish read the mirror's document to
+// 409 Conflict. Only then does Publish read the mirror's document to
 // compare integrity.
 func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (bool, error) {
 	unlock := p.lock(a.Name)

@@ -18,7 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/manifests/lockfile"
 )
 
-// Mirror says where the internal mirror serves tarballs.
+// Mirror is the internal mirror lockfiles are pointed at.
 type Mirror interface {
 	URL() string
 	TarballURL(name, version string) string
@@ -133,7 +133,7 @@ func (p *Pinner) check(e lockfile.Entry) (string, string) {
 	return p.Mirror.TarballURL(e.Name, e.Version), ""
 }
 
-// sameIntegrity compares the sha512 entries of two integrity strings; a
+// sameIntegrity compares the sha512 entries of two integrity strings. A
 // lockfile that records only sha1 cannot be compared and is accepted,
 // because the tarball was checked against it on fetch.
 func sameIntegrity(lock, mirrored string) bool {
