@@ -48,15 +48,15 @@ func (s *Server) AddArtifact(project string, a Artifact) error {
 	if a.MediaType == "" {
 		a.MediaType = "application/vnd.oci.image.manifest.v1+json"
 	}
-	stored := &artifact{Artifact: a, id: s.newID()}
-	stored.repoID = s.newID()
+	stored := &artifact{Artifact: a, id: s.newID("artifact")}
+	stored.repoID = s.newID("repository")
 	for _, other := range p.artifacts {
 		if other.Repository == a.Repository {
 			stored.repoID = other.repoID
 		}
 	}
 	for range a.Tags {
-		stored.tagIDs = append(stored.tagIDs, s.newID())
+		stored.tagIDs = append(stored.tagIDs, s.newID("tag"))
 	}
 	p.artifacts = append(p.artifacts, stored)
 	return nil

@@ -107,7 +107,7 @@ func (s *Server) createImmutableRule(w http.ResponseWriter, r *http.Request, who
 		badRequest(w, "only 15 immutable rules are allowed at most")
 		return
 	}
-	rule.ID = s.newID()
+	rule.ID = s.newID("immutable")
 	p.immutable = append(p.immutable, &rule)
 	created(w, r, rule.ID)
 }

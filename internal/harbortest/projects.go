@@ -210,7 +210,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, who ident
 		badRequest(w, "the retention_id in the request's payload when creating a project should be omitted")
 		return
 	}
-	p := &project{id: s.newID(), name: req.ProjectName, owner: who.user, metadata: map[string]string{"public": "false"}}
+	p := &project{id: s.newID("project"), name: req.ProjectName, owner: who.user, metadata: map[string]string{"public": "false"}}
 	for k, v := range fields {
 		if v != nil && k != "retention_id" && k != "proxy_speed_kb" && k != "max_upstream_conn" {
 			p.metadata[k] = *v

@@ -92,7 +92,7 @@ func (s *Server) createRetention(w http.ResponseWriter, r *http.Request, who ide
 		badRequest(w, "project %d already has retention policy %s", p.id, old)
 		return
 	}
-	pol.ID = s.newID()
+	pol.ID = s.newID("retention")
 	s.retentions[pol.ID] = &pol
 	p.metadata["retention_id"] = strconv.FormatInt(pol.ID, 10)
 	created(w, r, pol.ID)

@@ -213,7 +213,7 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, who identit
 			return
 		}
 	}
-	rb := &robot{id: s.newID(), name: req.Name, projectID: p.id, projectName: p.name,
+	rb := &robot{id: s.newID("robot"), name: req.Name, projectID: p.id, projectName: p.name,
 		description: req.Description, access: access, disabled: req.Disable, secret: newSecret(),
 		duration: req.Duration}
 	s.robots[rb.id] = rb

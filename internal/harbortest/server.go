@@ -52,7 +52,7 @@ type Server struct {
 	robotPrefix string
 
 	mu         sync.Mutex
-	nextID     int64
+	nextID     map[string]int64
 	users      map[string]*user
 	projects   map[int64]*project
 	robots     map[int64]*robot
@@ -81,7 +81,7 @@ type Option func(*Server)
 // project, so it can read public projects and nothing else.
 func WithUser(name, password string, admin bool) Option {
 	return func(s *Server) {
-		s.users[name] = &user{id: s.newID(), name: name, password: password, admin: admin}
+		s.users[name] = &user{id: s.newID("user"), name: name, password: password, admin: admin}
 	}
 }
 
@@ -93,9 +93,9 @@ func WithRobotPrefix(prefix string) Option { return func(s *Server) { s.robotPre
 // and stops it when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{robotPrefix: "robot$", users: map[string]*user{}, projects: map[int64]*project{},
+	s := &Server{robotPrefix: "robot$", nextID: map[string]int64{}, users: map[string]*user{}, projects: map[int64]*project{},
 		robots: map[int64]*robot{}, retentions: map[int64]*retention{}}
-	s.users[AdminUser] = &user{id: s.newID(), name: AdminUser, password: AdminPassword, admin: true}
+	s.users[AdminUser] = &user{id: s.newID("user"), name: AdminUser, password: AdminPassword, admin: true}
 	for _, o := range opts {
 		o(s)
 	}
@@ -132,9 +132,11 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-func (s *Server) newID() int64 {
-	s.nextID++
-	return s.nextID
+// newID returns the next ID of a kind of resource, counting from 1 for
+// each kind as Harbor's database tables do.
+func (s *Server) newID(kind string) int64 {
+	s.nextID[kind]++
+	return s.nextID[kind]
 }
 
 // statusRecorder keeps the status a handler wrote, for the request log.
