@@ -71,13 +71,13 @@ func (p *project) repositories() map[string]bool {
 }
 
 // lookupArtifact resolves the project, repository and reference path
-// segments and answers 401, 403 or 404 itself. Harbor wants a repository
+// segments and responds 401, 403 or 404 itself. Harbor wants a repository
 // name with slashes encoded twice, so a segment that still contains a
 // slash after the router's unescaping was encoded once and is not found.
-func (s *Server) lookupArtifact(w http.ResponseWriter, r *http.Request, who identity, action string) (*project, *artifact) {
+func (s *Server) lookupArtifact(w http.ResponseWriter, r *http.Request, caller identity, action string) (*project, *artifact) {
 	p := s.projectByName(r.PathValue("project"))
 	if p == nil {
-		if who.anonymous() {
+		if caller.anonymous() {
 			writeUnauthorized(w)
 		} else {
 			writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("project %s not found", r.PathValue("project")))
@@ -88,7 +88,7 @@ func (s *Server) lookupArtifact(w http.ResponseWriter, r *http.Request, who iden
 	if action == "list" {
 		resource = "tag"
 	}
-	if !s.allow(w, who, p, resource, action) {
+	if !s.allow(w, caller, p, resource, action) {
 		return nil, nil
 	}
 	repo, err := url.PathUnescape(r.PathValue("repo"))
@@ -116,8 +116,8 @@ func (a *artifact) tagsJSON() []map[string]any {
 	return out
 }
 
-func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, who identity) {
-	p, a := s.lookupArtifact(w, r, who, "read")
+func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, caller identity) {
+	p, a := s.lookupArtifact(w, r, caller, "read")
 	if a == nil {
 		return
 	}
@@ -152,8 +152,8 @@ func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, who identit
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) listTags(w http.ResponseWriter, r *http.Request, who identity) {
-	if _, a := s.lookupArtifact(w, r, who, "list"); a != nil {
+func (s *Server) listTags(w http.ResponseWriter, r *http.Request, caller identity) {
+	if _, a := s.lookupArtifact(w, r, caller, "list"); a != nil {
 		paginate(w, r, a.tagsJSON())
 	}
 }

@@ -60,9 +60,9 @@ func sameRule(a, b ruleJSON) bool {
 	return string(x) == string(y)
 }
 
-func (s *Server) listImmutableRules(w http.ResponseWriter, r *http.Request, who identity) {
-	p := s.lookupProject(w, r, who, r.PathValue("project"))
-	if p == nil || !s.allow(w, who, p, "immutable-tag", "list") {
+func (s *Server) listImmutableRules(w http.ResponseWriter, r *http.Request, caller identity) {
+	p := s.lookupProject(w, r, caller, r.PathValue("project"))
+	if p == nil || !s.allow(w, caller, p, "immutable-tag", "list") {
 		return
 	}
 	out := make([]ruleJSON, 0, len(p.immutable))
@@ -88,9 +88,9 @@ func (s *Server) decodeImmutableRule(w http.ResponseWriter, r *http.Request) (ru
 	return rule, true
 }
 
-func (s *Server) createImmutableRule(w http.ResponseWriter, r *http.Request, who identity) {
-	p := s.lookupProject(w, r, who, r.PathValue("project"))
-	if p == nil || !s.allow(w, who, p, "immutable-tag", "create") {
+func (s *Server) createImmutableRule(w http.ResponseWriter, r *http.Request, caller identity) {
+	p := s.lookupProject(w, r, caller, r.PathValue("project"))
+	if p == nil || !s.allow(w, caller, p, "immutable-tag", "create") {
 		return
 	}
 	rule, ok := s.decodeImmutableRule(w, r)
@@ -112,9 +112,9 @@ func (s *Server) createImmutableRule(w http.ResponseWriter, r *http.Request, who
 	created(w, r, rule.ID)
 }
 
-func (s *Server) updateImmutableRule(w http.ResponseWriter, r *http.Request, who identity) {
-	p := s.lookupProject(w, r, who, r.PathValue("project"))
-	if p == nil || !s.allow(w, who, p, "immutable-tag", "update") {
+func (s *Server) updateImmutableRule(w http.ResponseWriter, r *http.Request, caller identity) {
+	p := s.lookupProject(w, r, caller, r.PathValue("project"))
+	if p == nil || !s.allow(w, caller, p, "immutable-tag", "update") {
 		return
 	}
 	rule, ok := s.decodeImmutableRule(w, r)

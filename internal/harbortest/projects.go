@@ -96,9 +96,9 @@ func (s *Server) projectByName(name string) *project {
 }
 
 // lookupProject resolves a {project_name_or_id} path segment the way the
-// X-Is-Resource-Name header says, and answers 404 or 403 itself when the
+// X-Is-Resource-Name header says, and responds 404 or 403 itself when the
 // project is missing or hidden from the caller.
-func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, who identity, segment string) *project {
+func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, caller identity, segment string) *project {
 	var p *project
 	if id, err := strconv.ParseInt(segment, 10, 64); err == nil && r.Header.Get("X-Is-Resource-Name") != "true" {
 		p = s.projects[id]
@@ -106,7 +106,7 @@ func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, who ident
 		p = s.projectByName(segment)
 	}
 	if p == nil {
-		if who.anonymous() {
+		if caller.anonymous() {
 			writeUnauthorized(w)
 			return nil
 		}
@@ -119,31 +119,31 @@ func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, who ident
 // callers, have on a public project.
 var readOnly = []string{"project:read", "repository:pull", "artifact:read", "tag:list"}
 
-// allow reports whether who may perform action on resource in p, and
+// allow reports whether caller may perform action on resource in p, and
 // answers 401 or 403 when not. Administrators may do anything; robots have
 // the access of their permissions on their own project; other users are
 // members of no project.
-func (s *Server) allow(w http.ResponseWriter, who identity, p *project, resource, action string) bool {
+func (s *Server) allow(w http.ResponseWriter, caller identity, p *project, resource, action string) bool {
 	perm := resource + ":" + action
 	switch {
-	case who.admin():
+	case caller.admin():
 		return true
 	case p != nil && p.public() && slices.Contains(readOnly, perm):
 		return true
-	case who.anonymous():
+	case caller.anonymous():
 		writeUnauthorized(w)
 		return false
-	case who.robot != nil && p != nil && who.robot.projectID == p.id && slices.Contains(who.robot.access, perm):
+	case caller.robot != nil && p != nil && caller.robot.projectID == p.id && slices.Contains(caller.robot.access, perm):
 		return true
 	}
 	writeForbidden(w)
 	return false
 }
 
-func (s *Server) headProject(w http.ResponseWriter, r *http.Request, who identity) {
+func (s *Server) headProject(w http.ResponseWriter, r *http.Request, caller identity) {
 	name := r.URL.Query().Get("project_name")
 	switch {
-	case who.anonymous():
+	case caller.anonymous():
 		writeUnauthorized(w)
 	case name == "":
 		badRequest(w, "project_name in query is required")
@@ -154,30 +154,30 @@ func (s *Server) headProject(w http.ResponseWriter, r *http.Request, who identit
 	}
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, who identity) {
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, caller identity) {
 	var out []map[string]any
 	for _, id := range slices.Sorted(maps.Keys(s.projects)) {
 		p := s.projects[id]
 		if name := r.URL.Query().Get("name"); name != "" && p.name != name {
 			continue
 		}
-		if who.admin() || p.public() || (who.robot != nil && who.robot.projectID == p.id) {
+		if caller.admin() || p.public() || (caller.robot != nil && caller.robot.projectID == p.id) {
 			out = append(out, p.json())
 		}
 	}
 	paginate(w, r, out)
 }
 
-func (s *Server) createProject(w http.ResponseWriter, r *http.Request, who identity) {
-	if who.anonymous() {
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, caller identity) {
+	if caller.anonymous() {
 		writeUnauthorized(w)
 		return
 	}
-	if who.robot != nil {
+	if caller.robot != nil {
 		writeError(w, http.StatusForbidden, "FORBIDDEN", "Only system level robot can create project")
 		return
 	}
-	if !who.admin() {
+	if !caller.admin() {
 		writeError(w, http.StatusForbidden, "FORBIDDEN", "Only system admin can create project")
 		return
 	}
@@ -210,7 +210,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, who ident
 		badRequest(w, "the retention_id in the request's payload when creating a project should be omitted")
 		return
 	}
-	p := &project{id: s.newID("project"), name: req.ProjectName, owner: who.user, metadata: map[string]string{"public": "false"}}
+	p := &project{id: s.newID("project"), name: req.ProjectName, owner: caller.user, metadata: map[string]string{"public": "false"}}
 	for k, v := range fields {
 		if v != nil && k != "retention_id" && k != "proxy_speed_kb" && k != "max_upstream_conn" {
 			p.metadata[k] = *v
@@ -220,17 +220,17 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, who ident
 	created(w, r, p.id)
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request, who identity) {
-	p := s.lookupProject(w, r, who, r.PathValue("project"))
-	if p == nil || !s.allow(w, who, p, "project", "read") {
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, caller identity) {
+	p := s.lookupProject(w, r, caller, r.PathValue("project"))
+	if p == nil || !s.allow(w, caller, p, "project", "read") {
 		return
 	}
 	writeJSON(w, http.StatusOK, p.json())
 }
 
-func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, who identity) {
-	p := s.lookupProject(w, r, who, r.PathValue("project"))
-	if p == nil || !s.allow(w, who, p, "project", "update") {
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, caller identity) {
+	p := s.lookupProject(w, r, caller, r.PathValue("project"))
+	if p == nil || !s.allow(w, caller, p, "project", "update") {
 		return
 	}
 	var req projectReqJSON

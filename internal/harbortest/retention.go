@@ -79,13 +79,13 @@ func (s *Server) decodeRetention(w http.ResponseWriter, r *http.Request) (retent
 	return pol, p, true
 }
 
-func (s *Server) createRetention(w http.ResponseWriter, r *http.Request, who identity) {
-	if who.anonymous() {
+func (s *Server) createRetention(w http.ResponseWriter, r *http.Request, caller identity) {
+	if caller.anonymous() {
 		writeUnauthorized(w)
 		return
 	}
 	pol, p, ok := s.decodeRetention(w, r)
-	if !ok || !s.allow(w, who, p, "tag-retention", "create") {
+	if !ok || !s.allow(w, caller, p, "tag-retention", "create") {
 		return
 	}
 	if old := p.metadata["retention_id"]; old != "" {
@@ -98,10 +98,10 @@ func (s *Server) createRetention(w http.ResponseWriter, r *http.Request, who ide
 	created(w, r, pol.ID)
 }
 
-// lookupRetention resolves the {id} path segment and checks that who may
+// lookupRetention resolves the {id} path segment and checks that caller may
 // perform action on the policy's project.
-func (s *Server) lookupRetention(w http.ResponseWriter, r *http.Request, who identity, action string) *retention {
-	if who.anonymous() {
+func (s *Server) lookupRetention(w http.ResponseWriter, r *http.Request, caller identity, action string) *retention {
+	if caller.anonymous() {
 		writeUnauthorized(w)
 		return nil
 	}
@@ -111,20 +111,20 @@ func (s *Server) lookupRetention(w http.ResponseWriter, r *http.Request, who ide
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("the retention policy id %d does not match", id))
 		return nil
 	}
-	if !s.allow(w, who, s.projects[pol.Scope.Ref], "tag-retention", action) {
+	if !s.allow(w, caller, s.projects[pol.Scope.Ref], "tag-retention", action) {
 		return nil
 	}
 	return pol
 }
 
-func (s *Server) getRetention(w http.ResponseWriter, r *http.Request, who identity) {
-	if pol := s.lookupRetention(w, r, who, "read"); pol != nil {
+func (s *Server) getRetention(w http.ResponseWriter, r *http.Request, caller identity) {
+	if pol := s.lookupRetention(w, r, caller, "read"); pol != nil {
 		writeJSON(w, http.StatusOK, pol)
 	}
 }
 
-func (s *Server) updateRetention(w http.ResponseWriter, r *http.Request, who identity) {
-	stored := s.lookupRetention(w, r, who, "update")
+func (s *Server) updateRetention(w http.ResponseWriter, r *http.Request, caller identity) {
+	stored := s.lookupRetention(w, r, caller, "update")
 	if stored == nil {
 		return
 	}

@@ -72,7 +72,7 @@ type robotJSON struct {
 	ID           int64            `json:"id"`
 	Name         string           `json:"name"`
 	Description  string           `json:"description"`
-	Secret       string           `json:"secret"`
+	Secret       string           `json:"secret,omitempty"`
 	Level        string           `json:"level"`
 	Duration     *int64           `json:"duration"`
 	Editable     bool             `json:"editable"`
@@ -103,7 +103,7 @@ func (s *Server) robotJSON(rb *robot) robotJSON {
 }
 
 // checkRobot applies Harbor's robot validation and returns the project
-// and the access list, or writes the error answer itself.
+// and the access list, or writes the error response itself.
 func (s *Server) checkRobot(w http.ResponseWriter, duration int64, level string, perms []permissionJSON) (*project, []string, bool) {
 	fail := func(format string, args ...any) (*project, []string, bool) {
 		badRequest(w, format, args...)
@@ -147,8 +147,8 @@ func (s *Server) checkRobot(w http.ResponseWriter, duration int64, level string,
 	return p, access, true
 }
 
-func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, who identity) {
-	if who.anonymous() {
+func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, caller identity) {
+	if caller.anonymous() {
 		writeUnauthorized(w)
 		return
 	}
@@ -175,7 +175,7 @@ func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, who identity
 			badRequest(w, "ProjectID must be a positive integer")
 			return
 		}
-		if !s.allow(w, who, s.projects[pid], "robot", "list") {
+		if !s.allow(w, caller, s.projects[pid], "robot", "list") {
 			return
 		}
 		for _, id := range slices.Sorted(maps.Keys(s.robots)) {
@@ -183,14 +183,14 @@ func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, who identity
 				out = append(out, s.robotJSON(rb))
 			}
 		}
-	} else if !s.allow(w, who, nil, "robot", "list") {
+	} else if !s.allow(w, caller, nil, "robot", "list") {
 		return
 	}
 	paginate(w, r, out)
 }
 
-func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, who identity) {
-	if who.anonymous() {
+func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, caller identity) {
+	if caller.anonymous() {
 		writeUnauthorized(w)
 		return
 	}
@@ -203,7 +203,7 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, who identit
 		return
 	}
 	p, access, ok := s.checkRobot(w, req.Duration, req.Level, req.Permissions)
-	if !ok || !s.allow(w, who, p, "robot", "create") {
+	if !ok || !s.allow(w, caller, p, "robot", "create") {
 		return
 	}
 	for _, rb := range s.robots {
@@ -222,10 +222,10 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, who identit
 		"secret": rb.secret, "creation_time": timestamp, "expires_at": -1})
 }
 
-// lookupRobot resolves the {id} path segment, answering 404 itself.
-func (s *Server) lookupRobot(w http.ResponseWriter, r *http.Request, who identity) *robot {
+// lookupRobot resolves the {id} path segment, responding 404 itself.
+func (s *Server) lookupRobot(w http.ResponseWriter, r *http.Request, caller identity) *robot {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if who.anonymous() {
+	if caller.anonymous() {
 		writeUnauthorized(w)
 		return nil
 	}
@@ -236,15 +236,15 @@ func (s *Server) lookupRobot(w http.ResponseWriter, r *http.Request, who identit
 	return s.robots[id]
 }
 
-func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, who identity) {
-	rb := s.lookupRobot(w, r, who)
-	if rb != nil && s.allow(w, who, s.projects[rb.projectID], "robot", "read") {
+func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, caller identity) {
+	rb := s.lookupRobot(w, r, caller)
+	if rb != nil && s.allow(w, caller, s.projects[rb.projectID], "robot", "read") {
 		writeJSON(w, http.StatusOK, s.robotJSON(rb))
 	}
 }
 
-func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, who identity) {
-	rb := s.lookupRobot(w, r, who)
+func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, caller identity) {
+	rb := s.lookupRobot(w, r, caller)
 	if rb == nil {
 		return
 	}
@@ -264,7 +264,7 @@ func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, who identit
 		badRequest(w, "cannot update the project id of robot")
 		return
 	}
-	if !s.allow(w, who, p, "robot", "update") {
+	if !s.allow(w, caller, p, "robot", "update") {
 		return
 	}
 	if req.Level != "project" || req.Name != s.robotName(rb) {
@@ -275,15 +275,15 @@ func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, who identit
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) refreshRobotSecret(w http.ResponseWriter, r *http.Request, who identity) {
-	rb := s.lookupRobot(w, r, who)
+func (s *Server) refreshRobotSecret(w http.ResponseWriter, r *http.Request, caller identity) {
+	rb := s.lookupRobot(w, r, caller)
 	if rb == nil {
 		return
 	}
 	var req struct {
 		Secret string `json:"secret"`
 	}
-	if !decodeBody(w, r, "RobotSec", &req) || !s.allow(w, who, s.projects[rb.projectID], "robot", "update") {
+	if !decodeBody(w, r, "RobotSec", &req) || !s.allow(w, caller, s.projects[rb.projectID], "robot", "update") {
 		return
 	}
 	if req.Secret != "" {

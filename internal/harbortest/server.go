@@ -68,7 +68,7 @@ type user struct {
 	admin    bool
 }
 
-// fault is one scripted answer that replaces the next request's.
+// fault is one scripted response that replaces the response to the next request.
 type fault struct {
 	status     int
 	retryAfter time.Duration
@@ -115,7 +115,7 @@ func (s *Server) FailNext(n, status int) {
 	}
 }
 
-// ThrottleNext makes the next n API requests answer 429 Too Many Requests
+// ThrottleNext makes the next n API requests respond 429 Too Many Requests
 // with a Retry-After header of retryAfter, rounded up to whole seconds.
 func (s *Server) ThrottleNext(n int, retryAfter time.Duration) {
 	s.mu.Lock()
@@ -152,7 +152,7 @@ func (r *statusRecorder) WriteHeader(status int) {
 
 // serve runs the common steps of every request: the request ID, the log,
 // scripted faults, authentication and the state lock.
-func (s *Server) serve(h func(w http.ResponseWriter, r *http.Request, who identity)) http.HandlerFunc {
+func (s *Server) serve(h func(w http.ResponseWriter, r *http.Request, caller identity)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" {
@@ -261,15 +261,15 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request, _ identity) {
 	}})
 }
 
-func (s *Server) currentUser(w http.ResponseWriter, _ *http.Request, who identity) {
+func (s *Server) currentUser(w http.ResponseWriter, _ *http.Request, caller identity) {
 	switch {
-	case who.robot != nil:
+	case caller.robot != nil:
 		writeError(w, http.StatusPreconditionFailed, "PRECONDITION",
 			"get current user not available for security context: robot")
-	case who.user == nil:
+	case caller.user == nil:
 		writeUnauthorized(w)
 	default:
-		u := who.user
+		u := caller.user
 		writeJSON(w, http.StatusOK, map[string]any{"user_id": u.id, "username": u.name,
 			"sysadmin_flag": u.admin, "admin_role_in_auth": false, "email": u.name + "@example.invalid",
 			"realname": u.name, "comment": "", "creation_time": timestamp, "update_time": timestamp})

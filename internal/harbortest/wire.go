@@ -47,7 +47,7 @@ func badRequest(w http.ResponseWriter, format string, args ...any) {
 	writeError(w, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf(format, args...))
 }
 
-// created answers 201 with the Location of the new resource, the request
+// created responds 201 with the Location of the new resource, the request
 // path followed by its ID, as Harbor builds it.
 func created(w http.ResponseWriter, r *http.Request, id int64) {
 	w.Header().Set("Location", fmt.Sprintf("%s/%d", r.URL.Path, id))
@@ -56,7 +56,7 @@ func created(w http.ResponseWriter, r *http.Request, id int64) {
 
 // decodeBody decodes a JSON request body into v, a mirror of the
 // contract's definition, and rejects fields the definition does not have
-// and values of the wrong type. It writes the 400 answer itself.
+// and values of the wrong type. It writes the 400 response itself.
 func decodeBody(w http.ResponseWriter, r *http.Request, definition string, v any) bool {
 	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err == nil && len(bytes.TrimSpace(data)) == 0 {

@@ -3,6 +3,8 @@ package harbor_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/harbortest"
@@ -193,5 +195,31 @@ func TestEnsurePoliciesRejectIncompleteRules(t *testing.T) {
 	}
 	if _, err := c.EnsureImmutability(ctx, "mirror", []harbor.ImmutableRule{{}}); err == nil {
 		t.Error("EnsureImmutability accepted a rule without selectors")
+	}
+}
+
+func TestTagsPaginate(t *testing.T) {
+	srv := harbortest.New(t)
+	c := admin(t, srv)
+	ctx := context.Background()
+	if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := range 250 {
+		names = append(names, fmt.Sprintf("v%d", i))
+	}
+	if err := srv.AddArtifact("mirror", harbortest.Artifact{Repository: "app", Digest: digestA, Tags: names}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.Tags(ctx, "mirror", "app", digestA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags) != 250 || tags[249].Name != "v249" {
+		t.Errorf("got %d tags, want all 250 in order", len(tags))
+	}
+	if n := countRequests(srv, http.MethodGet, "/api/v2.0/projects/mirror/repositories/app/artifacts/"+digestA+"/tags"); n != 3 {
+		t.Errorf("tag list took %d requests, want 3 pages of at most 100", n)
 	}
 }

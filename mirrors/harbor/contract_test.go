@@ -209,10 +209,10 @@ func (ct *contractTransport) RoundTrip(req *http.Request) (*http.Response, error
 }
 
 // undocumented maps an operation to an error status that Harbor v2.15.2
-// answers but its contract does not list: getProject answers 404 for a
-// missing project (src/server/v2.0/handler/project.go) and
-// getCurrentUserInfo answers 412 to robot accounts
-// (src/server/v2.0/handler/user.go). Such answers are checked against
+// returns but its contract does not list: getProject returns 404 for a
+// missing project (src/server/v2.0/handler/project.go), and
+// getCurrentUserInfo returns 412 to robot accounts
+// (src/server/v2.0/handler/user.go). Such responses are checked against
 // Harbor's error body alone.
 var undocumented = map[string]int{"getProject": http.StatusNotFound, "getCurrentUserInfo": http.StatusPreconditionFailed}
 

@@ -25,9 +25,9 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 }
 
-// Error is a non-2xx answer from Harbor, after retries.
+// Error is a non-2xx response from Harbor, after retries.
 type Error struct {
-	Op       string // what the client was doing, e.g. "create project"
+	Op       string // the operation, such as "create project"
 	Project  string // the project concerned, empty for system-level calls
 	Username string // the account the request authenticated as
 	Method   string
