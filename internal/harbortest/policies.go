@@ -72,28 +72,31 @@ func (s *Server) listImmutableRules(w http.ResponseWriter, r *http.Request, call
 	paginate(w, r, out)
 }
 
-func (s *Server) decodeImmutableRule(w http.ResponseWriter, r *http.Request) (ruleJSON, bool) {
+// immutableRuleRequest resolves the project of a create or update
+// request, checks the caller's permission and decodes the rule, and
+// responds itself when any step fails.
+func (s *Server) immutableRuleRequest(w http.ResponseWriter, r *http.Request, caller identity, action string) (*project, ruleJSON, bool) {
 	var rule ruleJSON
+	p := s.lookupProject(w, r, caller, r.PathValue("project"))
+	if p == nil || !s.allow(w, caller, p, "immutable-tag", action) {
+		return nil, rule, false
+	}
 	if !decodeBody(w, r, "ImmutableRule", &rule) {
-		return rule, false
+		return nil, rule, false
 	}
 	if rule.Action != "immutable" || rule.Template != "immutable_template" {
 		badRequest(w, "invalid immutable rule: action must be immutable and template immutable_template")
-		return rule, false
+		return nil, rule, false
 	}
 	if err := checkSelectors(rule, []string{"matches", "excludes"}, []string{"repoMatches", "repoExcludes"}); err != nil {
 		badRequest(w, "invalid immutable rule: %v", err)
-		return rule, false
+		return nil, rule, false
 	}
-	return rule, true
+	return p, rule, true
 }
 
 func (s *Server) createImmutableRule(w http.ResponseWriter, r *http.Request, caller identity) {
-	p := s.lookupProject(w, r, caller, r.PathValue("project"))
-	if p == nil || !s.allow(w, caller, p, "immutable-tag", "create") {
-		return
-	}
-	rule, ok := s.decodeImmutableRule(w, r)
+	p, rule, ok := s.immutableRuleRequest(w, r, caller, "create")
 	if !ok {
 		return
 	}
@@ -113,11 +116,7 @@ func (s *Server) createImmutableRule(w http.ResponseWriter, r *http.Request, cal
 }
 
 func (s *Server) updateImmutableRule(w http.ResponseWriter, r *http.Request, caller identity) {
-	p := s.lookupProject(w, r, caller, r.PathValue("project"))
-	if p == nil || !s.allow(w, caller, p, "immutable-tag", "update") {
-		return
-	}
-	rule, ok := s.decodeImmutableRule(w, r)
+	p, rule, ok := s.immutableRuleRequest(w, r, caller, "update")
 	if !ok {
 		return
 	}

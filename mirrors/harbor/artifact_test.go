@@ -20,12 +20,8 @@ const (
 // robot, and an admin client.
 func seeded(t *testing.T) (*harbortest.Server, *harbor.Client, harbor.RobotResult) {
 	t.Helper()
-	srv := harbortest.New(t)
-	c := admin(t, srv)
+	srv, c := withProject(t)
 	ctx := context.Background()
-	if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-		t.Fatal(err)
-	}
 	for _, a := range []harbortest.Artifact{
 		{Repository: "library/nginx", Digest: digestA, Size: 1234, Tags: []string{"1.27", "latest"},
 			Scan: &harbortest.Scan{Status: "Success", Severity: "High", Fixable: 1,
@@ -199,12 +195,8 @@ func TestEnsurePoliciesRejectIncompleteRules(t *testing.T) {
 }
 
 func TestTagsPaginate(t *testing.T) {
-	srv := harbortest.New(t)
-	c := admin(t, srv)
+	srv, c := withProject(t)
 	ctx := context.Background()
-	if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-		t.Fatal(err)
-	}
 	var names []string
 	for i := range 250 {
 		names = append(names, fmt.Sprintf("v%d", i))

@@ -14,12 +14,8 @@ import (
 )
 
 func TestPermissionErrors(t *testing.T) {
-	srv := harbortest.New(t, harbortest.WithUser("dev", "Dev12345", false))
+	srv, c := withProject(t, harbortest.WithUser("dev", "Dev12345", false))
 	ctx := context.Background()
-	c := admin(t, srv)
-	if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-		t.Fatal(err)
-	}
 	pull, err := c.EnsureRobot(ctx, harbor.PullRobot("mirror"))
 	if err != nil {
 		t.Fatal(err)

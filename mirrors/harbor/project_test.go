@@ -28,6 +28,18 @@ func admin(t *testing.T, srv *harbortest.Server, opts ...harbor.Option) *harbor.
 	return newClient(t, srv, harbortest.AdminUser, harbortest.AdminPassword, opts...)
 }
 
+// withProject returns a fake with project "mirror" made by EnsureProject
+// with strict settings, and an admin client.
+func withProject(t *testing.T, opts ...harbortest.Option) (*harbortest.Server, *harbor.Client) {
+	t.Helper()
+	srv := harbortest.New(t, opts...)
+	c := admin(t, srv)
+	if _, err := c.EnsureProject(context.Background(), "mirror", strict); err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
 var strict = harbor.ProjectSettings{Public: false, PreventVulnerable: true, Severity: "high",
 	CosignRequired: true, AutoScan: true}
 
@@ -92,12 +104,8 @@ func TestEnsureProjectCorrectsDrift(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
-			srv := harbortest.New(t)
-			c := admin(t, srv)
+			srv, c := withProject(t)
 			ctx := context.Background()
-			if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-				t.Fatal(err)
-			}
 			srv.SetProjectMetadata("mirror", tt.key, tt.drifted)
 			res, err := c.EnsureProject(ctx, "mirror", strict)
 			if err != nil {

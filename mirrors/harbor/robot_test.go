@@ -24,12 +24,8 @@ func TestEnsureRobot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := harbortest.New(t)
-			c := admin(t, srv)
+			srv, c := withProject(t)
 			ctx := context.Background()
-			if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-				t.Fatal(err)
-			}
 			first, err := c.EnsureRobot(ctx, tt.spec)
 			if err != nil {
 				t.Fatal(err)
@@ -61,12 +57,8 @@ func TestEnsureRobot(t *testing.T) {
 }
 
 func TestEnsureRobotCorrectsPermissions(t *testing.T) {
-	srv := harbortest.New(t)
-	c := admin(t, srv)
+	srv, c := withProject(t)
 	ctx := context.Background()
-	if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-		t.Fatal(err)
-	}
 	first, err := c.EnsureRobot(ctx, harbor.PushRobot("mirror"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,12 +79,8 @@ func TestEnsureRobotCorrectsPermissions(t *testing.T) {
 }
 
 func TestRefreshRobotSecret(t *testing.T) {
-	srv := harbortest.New(t)
-	c := admin(t, srv)
+	srv, c := withProject(t)
 	ctx := context.Background()
-	if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-		t.Fatal(err)
-	}
 	created, err := c.EnsureRobot(ctx, harbor.PullRobot("mirror"))
 	if err != nil {
 		t.Fatal(err)
@@ -114,12 +102,8 @@ func TestRefreshRobotSecret(t *testing.T) {
 }
 
 func TestEnsureRobotCustomPrefix(t *testing.T) {
-	srv := harbortest.New(t, harbortest.WithRobotPrefix("bot-"))
-	c := admin(t, srv)
+	_, c := withProject(t, harbortest.WithRobotPrefix("bot-"))
 	ctx := context.Background()
-	if _, err := c.EnsureProject(ctx, "mirror", strict); err != nil {
-		t.Fatal(err)
-	}
 	first, err := c.EnsureRobot(ctx, harbor.PushRobot("mirror"))
 	if err != nil {
 		t.Fatal(err)
