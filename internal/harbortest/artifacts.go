@@ -103,6 +103,11 @@ func (s *Server) lookupArtifact(w http.ResponseWriter, r *http.Request, caller i
 			}
 		}
 	}
+	if err == nil && !strings.Contains(r.PathValue("repo"), "/") {
+		if a := s.registryArtifact(p, repo, ref); a != nil {
+			return p, a
+		}
+	}
 	writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("artifact %s/%s@%s not found", p.name, repo, ref))
 	return nil, nil
 }

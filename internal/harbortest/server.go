@@ -11,8 +11,9 @@
 // instead of being dropped silently. Hooks inject faults: 5xx answers and
 // 429 with Retry-After.
 //
-// It does not serve the OCI registry protocol (/v2/): a test that pushes
-// images needs a real registry beside it.
+// With WithRegistry it also serves the OCI registry protocol (/v2/) by
+// proxying it to a real registry, behind the fake's users, robots and
+// permissions, so images pushed through it appear in the artifact calls.
 package harbortest
 
 import (
@@ -20,6 +21,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +52,8 @@ type Server struct {
 
 	srv         *httptest.Server
 	robotPrefix string
+	registryURL string
+	registry    *url.URL // nil unless WithRegistry was given
 
 	mu         sync.Mutex
 	nextID     map[string]int64
@@ -59,6 +63,9 @@ type Server struct {
 	retentions map[int64]*retention
 	faults     []fault
 	requests   []Request
+	// registryIDs keeps the IDs given to artifacts, repositories and tags
+	// read from the registry, by kind and name.
+	registryIDs map[string]int64
 }
 
 type user struct {
@@ -94,10 +101,17 @@ func WithRobotPrefix(prefix string) Option { return func(s *Server) { s.robotPre
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{robotPrefix: "robot$", nextID: map[string]int64{}, users: map[string]*user{}, projects: map[int64]*project{},
-		robots: map[int64]*robot{}, retentions: map[int64]*retention{}}
+		robots: map[int64]*robot{}, retentions: map[int64]*retention{}, registryIDs: map[string]int64{}}
 	s.users[AdminUser] = &user{id: s.newID("user"), name: AdminUser, password: AdminPassword, admin: true}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.registryURL != "" {
+		u, err := parseRegistry(s.registryURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.registry = u
 	}
 	s.srv = httptest.NewServer(s.routes())
 	s.URL = s.srv.URL
@@ -243,6 +257,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST /retentions", s.createRetention)
 	handle("GET /retentions/{id}", s.getRetention)
 	handle("PUT /retentions/{id}", s.updateRetention)
+	mux.HandleFunc("/v2/", s.serveRegistry)
 	mux.Handle("/", s.serve(func(w http.ResponseWriter, r *http.Request, _ identity) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no route for "+r.Method+" "+r.URL.Path+
 			" in the fake Harbor")

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/sluice-dev/sluice/internal/harbortest"
 )
@@ -253,5 +256,51 @@ func TestFaults(t *testing.T) {
 	})
 	if n := len(srv.Requests()); n != 3 {
 		t.Errorf("fake logged %d requests, want 3", n)
+	}
+}
+
+func TestRegistryEndpoint(t *testing.T) {
+	upstream := httptest.NewServer(registry.New())
+	t.Cleanup(upstream.Close)
+	bare := harbortest.New(t)
+	srv := harbortest.New(t, harbortest.WithRegistry(upstream.URL))
+	run(t, srv, []exchange{{name: "project", user: admin, pwd: pwd, method: "POST", path: "/projects",
+		body: `{"project_name":"p"}`, wantStatus: 201}})
+	tests := []struct {
+		name       string
+		srv        *harbortest.Server
+		user       string
+		path       string
+		wantStatus int
+		wantHeader string // WWW-Authenticate
+	}{
+		{"no registry configured", bare, admin, "/v2/", 404, ""},
+		{"anonymous ping", srv, "", "/v2/", 401, `Basic realm="harbor"`},
+		{"admin ping", srv, admin, "/v2/", 200, ""},
+		{"anonymous pull from private project", srv, "", "/v2/p/app/tags/list", 401, `Basic realm="harbor"`},
+		{"missing project", srv, admin, "/v2/absent/app/tags/list", 404, ""},
+		{"missing repository", srv, admin, "/v2/p/app/tags/list", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, tt.srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.user != "" {
+				req.SetBasicAuth(tt.user, pwd)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tt.wantHeader {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.wantHeader)
+			}
+		})
 	}
 }
