@@ -21,7 +21,10 @@ type User struct {
 // Ping checks that Harbor's API server answers GET /ping with "Pong". It
 // needs no credentials.
 func (c *Client) Ping(ctx context.Context) error {
-	resp, err := c.do(ctx, call{op: "ping", method: http.MethodGet, path: "/ping"})
+	// The contract says /ping produces text/plain only, so the request
+	// accepts that type: a negotiating server may answer 406 to JSON only.
+	resp, err := c.do(ctx, call{op: "ping", method: http.MethodGet, path: "/ping",
+		header: http.Header{"Accept": {"text/plain"}}})
 	if err != nil {
 		return err
 	}

@@ -119,9 +119,8 @@ type call struct {
 	body    any
 }
 
-// response is a 2xx answer with its body read.
+// response is a 2xx response with its body read.
 type response struct {
-	status    int
 	header    http.Header
 	body      []byte
 	requestID string
@@ -139,7 +138,9 @@ func (c *Client) do(ctx context.Context, k call) (*response, error) {
 	}
 	requestID := newRequestID()
 	header.Set("X-Request-Id", requestID)
-	header.Set("Accept", "application/json")
+	if header.Get("Accept") == "" {
+		header.Set("Accept", "application/json")
+	}
 	if c.username != "" || c.password != "" {
 		header.Set("Authorization", "Basic "+basicToken(c.username, c.password))
 	}
@@ -171,7 +172,7 @@ func (c *Client) do(ctx context.Context, k call) (*response, error) {
 	}
 	c.log.Debug("harbor request", "op", k.op, "method", k.method, "path", k.path,
 		"status", resp.StatusCode, "request_id", requestID)
-	return &response{status: resp.StatusCode, header: resp.Header, body: body, requestID: requestID}, nil
+	return &response{header: resp.Header, body: body, requestID: requestID}, nil
 }
 
 // decode sends a call and decodes its JSON body into out.
@@ -188,7 +189,7 @@ func (c *Client) decode(ctx context.Context, k call, out any) (*response, error)
 }
 
 // list fetches every page of a list call, page_size 100 at a time, and
-// appends the items to out. It stops at the X-Total-Count the server sends,
+// returns the items of all pages. It stops at the X-Total-Count the server sends,
 // or at the first short page when the header is missing.
 func list[T any](ctx context.Context, c *Client, k call) ([]T, error) {
 	var all []T
