@@ -8,7 +8,7 @@
 // permission. It checks request bodies against the contract's definitions
 // and rejects fields the definitions do not have, which is stricter than
 // Harbor (Harbor ignores unknown fields), so a misspelled field fails a test
-// instead of being dropped silently. Hooks inject faults: 5xx answers and
+// instead of being dropped silently. Hooks inject faults: 5xx responses and
 // 429 with Retry-After.
 //
 // With WithRegistry it also serves the OCI registry protocol (/v2/) by
@@ -79,6 +79,10 @@ type user struct {
 type fault struct {
 	status     int
 	retryAfter time.Duration
+	// afterHandling runs the request first, so its change is made, and
+	// then discards the real response.
+	afterHandling bool
+	method        string // the fault waits for a request of this method; any when empty
 }
 
 // Option configures a Server.
@@ -127,6 +131,30 @@ func (s *Server) FailNext(n, status int) {
 	for range n {
 		s.faults = append(s.faults, fault{status: status})
 	}
+}
+
+// FailNextAfterHandling makes the next n API requests of method take
+// effect and then fail with status, as when Harbor commits a change but
+// the response is lost to a proxy error. A client that retries a POST then
+// meets its own earlier change. Requests of other methods pass.
+func (s *Server) FailNextAfterHandling(method string, n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{status: status, afterHandling: true, method: method})
+	}
+}
+
+// nextFault removes and returns the first fault that applies to a request
+// of method.
+func (s *Server) nextFault(method string) (fault, bool) {
+	for i, f := range s.faults {
+		if f.method == "" || f.method == method {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			return f, true
+		}
+	}
+	return fault{}, false
 }
 
 // ThrottleNext makes the next n API requests respond 429 Too Many Requests
@@ -182,12 +210,13 @@ func (s *Server) serve(h func(w http.ResponseWriter, r *http.Request, caller ide
 			s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(),
 				Query: r.URL.RawQuery, Status: rec.status, RequestID: id, Time: time.Now()})
 		}()
-		if len(s.faults) > 0 {
-			f := s.faults[0]
-			s.faults = s.faults[1:]
+		if f, ok := s.nextFault(r.Method); ok {
 			if f.retryAfter > 0 {
 				secs := int((f.retryAfter + time.Second - 1) / time.Second)
 				rec.Header().Set("Retry-After", strconv.Itoa(secs))
+			}
+			if f.afterHandling {
+				h(httptest.NewRecorder(), r, s.authenticate(r))
 			}
 			code := "UNKNOWN"
 			if f.status == http.StatusTooManyRequests {

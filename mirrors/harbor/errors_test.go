@@ -204,3 +204,38 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestRetriedCreate covers a POST that Harbor commits but whose response
+// is lost: the retry meets a 409 conflict with the client's own change.
+func TestRetriedCreate(t *testing.T) {
+	t.Run("project is reconciled", func(t *testing.T) {
+		srv := harbortest.New(t)
+		c := admin(t, srv)
+		srv.FailNextAfterHandling(http.MethodPost, 1, http.StatusBadGateway)
+		res, err := c.EnsureProject(context.Background(), "mirror", strict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Project.Settings != strict || len(res.Changes) != 0 {
+			t.Errorf("EnsureProject = %+v, want the project found with its settings", res)
+		}
+		if n := countRequests(srv, http.MethodPost, "/api/v2.0/projects"); n != 2 {
+			t.Errorf("POST /projects sent %d times, want 2", n)
+		}
+	})
+	t.Run("robot secret is reported lost", func(t *testing.T) {
+		srv, c := withProject(t)
+		srv.FailNextAfterHandling(http.MethodPost, 1, http.StatusBadGateway)
+		_, err := c.EnsureRobot(context.Background(), harbor.PushRobot("mirror"))
+		if !errors.Is(err, harbor.ErrConflict) || !strings.Contains(err.Error(), "RefreshRobotSecret") {
+			t.Fatalf("EnsureRobot error = %v, want a conflict that says to refresh the secret", err)
+		}
+		res, err := c.EnsureRobot(context.Background(), harbor.PushRobot("mirror"))
+		if err != nil || res.Created {
+			t.Fatalf("second EnsureRobot = %+v, %v, want the robot found", res, err)
+		}
+		if _, err := c.RefreshRobotSecret(context.Background(), res.Robot); err != nil {
+			t.Errorf("RefreshRobotSecret: %v", err)
+		}
+	})
+}

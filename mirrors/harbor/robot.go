@@ -43,7 +43,7 @@ type RobotSpec struct {
 	Name        string
 	Description string
 	Access      []Access
-	// DurationDays is how long the secret stays valid; 0 or -1 means it
+	// DurationDays is how long the secret stays valid. With 0 or -1 it
 	// never expires.
 	DurationDays int64
 }
@@ -77,7 +77,7 @@ type RobotResult struct {
 	Created bool
 	// Secret is the robot's password. Harbor returns it only when it
 	// creates the robot or refreshes its secret, so the caller must store
-	// it now; it is empty when the robot already existed.
+	// it now. It is empty when the robot already existed.
 	Secret  string
 	Changes []Change
 }
@@ -199,8 +199,9 @@ func (c *Client) EnsureRobot(ctx context.Context, spec RobotSpec) (RobotResult, 
 			Permissions: []robotPermission{{Kind: "project", Namespace: spec.Project, Access: spec.Access}},
 		}}, &created)
 	if errors.Is(err, ErrConflict) {
-		return RobotResult{}, fmt.Errorf("%w; it was created between listing and creating, so its "+
-			"secret is unknown: call EnsureRobot again, then RefreshRobotSecret", err)
+		return RobotResult{}, fmt.Errorf("%w; the robot account was missing when listed, so another "+
+			"client created it or Harbor committed an attempt whose response was lost, and its secret "+
+			"is unknown: call EnsureRobot again, then RefreshRobotSecret", err)
 	}
 	if err != nil {
 		return RobotResult{}, err
