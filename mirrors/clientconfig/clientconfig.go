@@ -1,7 +1,7 @@
 // Package clientconfig writes the configuration files that point package
-// and image clients inside the network at the internal mirrors: .npmrc
-// (npm and pnpm), .yarnrc.yml (yarn 2 and later), .yarnrc (yarn 1),
-// containerd hosts.toml files and a registries.conf for CRI-O, Podman and
+// and image clients inside the network at the internal mirrors. It writes
+// .npmrc (npm and pnpm), .yarnrc.yml (yarn 2 and later), .yarnrc (yarn 1),
+// containerd hosts.toml files, and a registries.conf for CRI-O, Podman and
 // Buildah. Each file sends every request to the mirrors and none to the
 // upstream registries. The package only renders text: it contacts no
 // mirror and reads no secret, and tokens appear as environment variable

@@ -177,7 +177,7 @@ func TestNpmReadsNpmrc(t *testing.T) {
 	}
 }
 
-// tokenRecorder is a registry on loopback that answers 404 to every
+// tokenRecorder is a registry on loopback that returns 404 for every
 // request and records the Authorization headers it was sent.
 func tokenRecorder(t *testing.T) (*httptest.Server, func() []string) {
 	t.Helper()
@@ -207,7 +207,7 @@ func checkTokenSent(t *testing.T, cmd []string, args ...string) {
 	c := exec.Command(cmd[0], append(cmd[1:], args...)...)
 	c.Dir = dir
 	c.Env = clientEnv(t, dir)
-	out, _ := c.CombinedOutput() // the registry answers 404, so the client fails
+	out, _ := c.CombinedOutput() // the registry returns 404, so the client fails
 	requests := seen()
 	if len(requests) == 0 {
 		t.Fatalf("%s sent no request to the mirror:\n%s", strings.Join(cmd, " "), out)
