@@ -69,16 +69,23 @@ func TestGeneratedFilesParse(t *testing.T) {
 	}
 }
 
-func checkHostsTOML(t *testing.T, e Endpoints, f File) {
+// decodeStrict decodes a TOML file into v and fails on keys v lacks, which
+// are keys the client does not document.
+func decodeStrict(t *testing.T, f File, v any) {
 	t.Helper()
-	var h containerdHost
-	md, err := toml.Decode(string(f.Data), &h)
+	md, err := toml.Decode(string(f.Data), v)
 	if err != nil {
 		t.Fatalf("%s: %v", f.Path, err)
 	}
 	if keys := md.Undecoded(); len(keys) > 0 {
-		t.Errorf("%s: keys containerd does not know: %v", f.Path, keys)
+		t.Errorf("%s: keys the client does not know: %v", f.Path, keys)
 	}
+}
+
+func checkHostsTOML(t *testing.T, e Endpoints, f File) {
+	t.Helper()
+	var h containerdHost
+	decodeStrict(t, f, &h)
 	if len(h.Host) != 1 {
 		t.Fatalf("%s: %d hosts, want 1", f.Path, len(h.Host))
 	}
@@ -101,13 +108,7 @@ func checkHostsTOML(t *testing.T, e Endpoints, f File) {
 func checkRegistriesConf(t *testing.T, e Endpoints, f File) {
 	t.Helper()
 	var c registriesConfV2
-	md, err := toml.Decode(string(f.Data), &c)
-	if err != nil {
-		t.Fatalf("%s: %v", f.Path, err)
-	}
-	if keys := md.Undecoded(); len(keys) > 0 {
-		t.Errorf("%s: keys registries.conf does not know: %v", f.Path, keys)
-	}
+	decodeStrict(t, f, &c)
 	if len(c.Registry) != len(e.Upstreams) {
 		t.Fatalf("%s: %d registries, want %d", f.Path, len(c.Registry), len(e.Upstreams))
 	}

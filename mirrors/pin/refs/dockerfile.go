@@ -159,25 +159,32 @@ func readInstruction(data []byte, lines []physicalLine, first int, escape byte) 
 }
 
 // skipHeredocs returns the index of the last line of the here-documents
-// an instruction opens, or its own last line when it opens none.
+// an instruction opens, or its own last line when it opens none. A
+// here-document whose terminator never comes is taken for text in quotes,
+// which BuildKit does not read as one, so no instruction after it is lost.
 func skipHeredocs(data []byte, lines []physicalLine, in *instruction) int {
-	i := in.last
+	last := in.last
 	for _, m := range heredoc.FindAllSubmatch(in.text, -1) {
 		if string(m[2]) != string(m[4]) {
 			continue
 		}
 		word, stripTabs := string(m[3]), len(m[1]) > 0
-		for i++; i < len(lines); i++ {
+		end := -1
+		for i := last + 1; i < len(lines) && end < 0; i++ {
 			body := data[lines[i].start:lines[i].end]
 			if stripTabs {
 				body = bytes.TrimLeft(body, "\t")
 			}
 			if string(body) == word {
-				break
+				end = i
 			}
 		}
+		if end < 0 {
+			break
+		}
+		last = end
 	}
-	return min(i, len(lines)-1)
+	return last
 }
 
 // fromImage reads "FROM [--platform=P] IMAGE [AS NAME]".

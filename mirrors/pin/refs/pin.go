@@ -81,13 +81,8 @@ func (o Offender) String() string {
 
 // Unresolved is a reference that pin leaves as it is because its value is
 // only known when the file is used: a Dockerfile ARG, a Helm template or
-// an environment variable.
-type Unresolved struct {
-	File   string `json:"file"`
-	Line   int    `json:"line"`
-	Ref    string `json:"ref"`
-	Reason string `json:"reason"`
-}
+// an environment variable. Reason says which.
+type Unresolved Offender
 
 func (u Unresolved) String() string {
 	return fmt.Sprintf("%s:%d: %s: left as is: %s", u.File, u.Line, u.Ref, u.Reason)

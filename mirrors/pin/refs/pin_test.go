@@ -122,6 +122,7 @@ func TestPinDockerfileSyntax(t *testing.T) {
 		{"stage names ignore case", "FROM nginx:1.27 AS Web\nFROM web\nCOPY --from=WEB /a /b\n",
 			"FROM " + pinnedNginx + " AS Web\nFROM web\nCOPY --from=WEB /a /b\n"},
 		{"no final newline", "FROM nginx:1.27", "FROM " + pinnedNginx},
+		{"unterminated heredoc", "RUN echo '<<EOF'\nFROM nginx:1.27\n", "RUN echo '<<EOF'\nFROM " + pinnedNginx + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
