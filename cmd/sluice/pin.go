@@ -60,7 +60,7 @@ and exits 3 when a file is not fully pinned.`,
 				return err
 			}
 			defer st.Close()
-			ip, err := imagePinner(st, ociMirror)
+			ip, err := imagePinner(st, ociMirror, images)
 			if err != nil {
 				return err
 			}

@@ -60,8 +60,8 @@ func splitPinFiles(paths []string, kind string) (images []imageFile, lockfiles [
 
 // imagePinner returns a pinner for the internal registry, or nil when no
 // image file is to be pinned.
-func imagePinner(st *store, registry string) (*refs.Pinner, error) {
-	if registry == "" {
+func imagePinner(st *store, registry string, files []imageFile) (*refs.Pinner, error) {
+	if len(files) == 0 {
 		return nil, nil
 	}
 	if strings.Contains(registry, "/") {
