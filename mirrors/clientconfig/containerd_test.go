@@ -21,6 +21,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
+// loopbackOnlyEnv is an environment whose proxy settings send every
+// request that is not for loopback to a closed loopback port, so a client
+// that ignores the generated files fails instead of reaching the upstream.
+// Go clients (containerd, containers/image) never proxy loopback requests.
+func loopbackOnlyEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9",
+		"NO_PROXY="}
+}
+
 // startContainerd runs a containerd daemon with its own root, state and
 // socket, and no CRI plugin, and returns its socket.
 func startContainerd(t *testing.T) string {
@@ -132,7 +141,7 @@ func TestContainerdPullsThroughHosts(t *testing.T) {
 
 		fetch := exec.Command("ctr", "--address", socket, "content", "fetch",
 			"--hosts-dir", filepath.Join(out, "certs.d"), tt.upstreamRef)
-		fetch.Env = []string{"PATH=" + os.Getenv("PATH")}
+		fetch.Env = loopbackOnlyEnv()
 		if output, err := fetch.CombinedOutput(); err != nil {
 			t.Errorf("ctr content fetch %s: %v\n%s", tt.upstreamRef, err, output)
 			continue
