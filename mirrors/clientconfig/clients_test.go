@@ -69,15 +69,19 @@ func findYarn(t *testing.T, classic bool) []string {
 }
 
 // clientEnv is a minimal environment for a client run in dir: its own
-// home, so no user configuration is read, and no npm_config_* variables.
+// home, so no user configuration is read, no update checks, and a closed
+// proxy for every host but loopback.
 func clientEnv(t *testing.T, dir string) []string {
 	t.Helper()
 	home := filepath.Join(dir, "home")
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "NPM_TOKEN=secret-token",
-		"YARN_ENABLE_TELEMETRY=0", "COREPACK_ENABLE_STRICT=0"}
+	// Node clients, unlike Go ones, proxy loopback too unless NO_PROXY
+	// names it.
+	return append(loopbackOnlyEnv(), "NO_PROXY=127.0.0.1,localhost", "HOME="+home,
+		"NPM_TOKEN=secret-token", "YARN_ENABLE_TELEMETRY=0", "COREPACK_ENABLE_STRICT=0",
+		"npm_config_update_notifier=false")
 }
 
 // projectWith generates the client files for e into a new project folder

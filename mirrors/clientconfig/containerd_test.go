@@ -26,8 +26,7 @@ import (
 // that ignores the generated files fails instead of reaching the upstream.
 // Go clients (containerd, containers/image) never proxy loopback requests.
 func loopbackOnlyEnv() []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9",
-		"NO_PROXY="}
+	return []string{"PATH=" + os.Getenv("PATH"), "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9"}
 }
 
 // startContainerd runs a containerd daemon with its own root, state and
