@@ -77,8 +77,8 @@ func clientEnv(t *testing.T, dir string) []string {
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// Node clients, unlike Go ones, proxy loopback too unless NO_PROXY
-	// names it.
+	// npm, unlike Go clients, sends loopback requests through the proxy
+	// too unless NO_PROXY names loopback.
 	return append(loopbackOnlyEnv(), "NO_PROXY=127.0.0.1,localhost", "HOME="+home,
 		"NPM_TOKEN=secret-token", "YARN_ENABLE_TELEMETRY=0", "COREPACK_ENABLE_STRICT=0",
 		"npm_config_update_notifier=false")
