@@ -112,6 +112,35 @@ func TestPinInvalidReferences(t *testing.T) {
 	}
 }
 
+func TestPinYAMLSyntax(t *testing.T) {
+	pinnedNginx := mirrored["docker.io/library/nginx:1.27"]
+	pod := "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+	tests := []struct{ name, in, want string }{
+		{"crlf", "apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n  - image: nginx:1.27\r\n",
+			"apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n  - image: " + pinnedNginx + "\r\n"},
+		{"anchor and alias", pod + "  - image: &web nginx:1.27\n  - image: *web\n",
+			pod + "  - image: &web " + pinnedNginx + "\n  - image: *web\n"},
+		{"explicit tag", pod + "  - image: !!str 'nginx:1.27'\n", pod + "  - image: !!str '" + pinnedNginx + "'\n"},
+		{"flow style", pod + "  - {name: web, image: \"nginx:1.27\"}\n", pod + "  - {name: web, image: \"" + pinnedNginx + "\"}\n"},
+		{"multibyte before", pod + "  - name: café\n    image: nginx:1.27\n", pod + "  - name: café\n    image: " + pinnedNginx + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Pinner{Mirror: mirrored, Registry: internal}
+			res, err := p.Pin("pod.yaml", []byte(tt.in), KindKubernetes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Offenders) > 0 {
+				t.Fatalf("offenders: %v", res.Offenders)
+			}
+			if string(res.Output) != tt.want {
+				t.Errorf("output\n%q\nwant\n%q", res.Output, tt.want)
+			}
+		})
+	}
+}
+
 func TestPinDockerfileSyntax(t *testing.T) {
 	pinnedNginx := mirrored["docker.io/library/nginx:1.27"]
 	tests := []struct{ name, in, want string }{

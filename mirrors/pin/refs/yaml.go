@@ -64,10 +64,21 @@ func (f *yamlFile) valueSpan(n *yaml.Node) (start, end int, reason string) {
 	if start < 0 {
 		return 0, 0, "position not found in the file"
 	}
-	switch n.Style {
-	case yaml.LiteralStyle, yaml.FoldedStyle:
+	// yaml.v3 places a node with an anchor (&name) or a tag (!!str) at
+	// those, not at its value.
+	for start < len(f.data) && (f.data[start] == '&' || f.data[start] == '!') {
+		for start < len(f.data) && f.data[start] != ' ' && f.data[start] != '\t' {
+			start++
+		}
+		for start < len(f.data) && (f.data[start] == ' ' || f.data[start] == '\t') {
+			start++
+		}
+	}
+	// Style is a bit set: a tagged value also has TaggedStyle.
+	switch {
+	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 		return 0, 0, "written as a block scalar; write the reference on one line"
-	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+	case n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
 		start++
 	}
 	end = start + len(n.Value)
