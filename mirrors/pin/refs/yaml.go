@@ -164,8 +164,8 @@ func scanYAML(kind Kind, data []byte) ([]occurrence, error) {
 	return occs, nil
 }
 
-// dynamicValue says why a value is only known when the file is used, or
-// returns "".
+// dynamicValue returns why a value is only known when the file is used,
+// or "" when it is not.
 func dynamicValue(v string) string {
 	switch {
 	case strings.Contains(v, "{{"):
@@ -201,15 +201,8 @@ func (f *yamlFile) scalarImage(kind Kind, n *yaml.Node) (occurrence, bool) {
 	return o, true
 }
 
-// imageMap makes the occurrence for a Helm image map,
-// "image: {registry, repository, tag, digest}". The chart composes
-// registry/repository:tag, or @digest when it supports digest.
-func (f *yamlFile) imageMap(key, m *yaml.Node) (occurrence, bool) {
-	repository := mapValue(m, "repository")
-	if repository == nil || repository.Value == "" {
-		return occurrence{}, false
-	}
-	registry, tag, digest := mapValue(m, "registry"), mapValue(m, "tag"), mapValue(m, "digest")
+// composeRef joins the fields of a Helm image map the way charts do.
+func composeRef(registry, repository, tag, digest *yaml.Node) string {
 	ref := repository.Value
 	if registry != nil && registry.Value != "" {
 		ref = registry.Value + "/" + ref
@@ -220,6 +213,19 @@ func (f *yamlFile) imageMap(key, m *yaml.Node) (occurrence, bool) {
 	if digest != nil && digest.Value != "" {
 		ref += "@" + digest.Value
 	}
+	return ref
+}
+
+// imageMap makes the occurrence for a Helm image map,
+// "image: {registry, repository, tag, digest}". The chart composes
+// registry/repository:tag, or @digest when it supports digest.
+func (f *yamlFile) imageMap(key, m *yaml.Node) (occurrence, bool) {
+	repository := mapValue(m, "repository")
+	if repository == nil || repository.Value == "" {
+		return occurrence{}, false
+	}
+	registry, tag, digest := mapValue(m, "registry"), mapValue(m, "tag"), mapValue(m, "digest")
+	ref := composeRef(registry, repository, tag, digest)
 	o := occurrence{line: key.Line, ref: ref, unresolved: dynamicValue(ref)}
 	switch {
 	case o.unresolved != "":
