@@ -1,9 +1,10 @@
-// Package npmclient runs the real npm client in tests, cut off from every
-// host but loopback, so that a test proves an install works from a mirror
-// alone. npm gets a fresh user config, global config, cache and HOME, and
-// its proxy is a loopback listener that records and closes every
-// connection: with noproxy set to 127.0.0.1 and localhost, a request to any
-// other host reaches only that listener and fails.
+// Package npmclient runs the real npm, yarn (classic and berry) and pnpm
+// clients in tests, cut off from every host but loopback, so that a test
+// proves an install works from a mirror alone. npm gets a fresh user
+// config, global config, cache and HOME, and its proxy is a loopback
+// listener that records and closes every connection: with noproxy set to
+// 127.0.0.1 and localhost, a request to any other host reaches only that
+// listener and fails. Install describes how the other clients are cut off.
 package npmclient
 
 import (
@@ -168,22 +169,10 @@ func writeUserconfig(home, proxy string, extra [][2]string) (string, error) {
 	return path, nil
 }
 
-// isolatedEnv returns the environment without any npm or proxy setting of
-// the calling process, plus the isolating ones.
+// isolatedEnv returns the environment of baseEnv plus npm's isolating
+// settings.
 func isolatedEnv(home, userconfig, proxy string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		key, _, _ := strings.Cut(kv, "=")
-		lower := strings.ToLower(key)
-		if strings.HasPrefix(lower, "npm_config_") || lower == "home" ||
-			lower == "http_proxy" || lower == "https_proxy" || lower == "no_proxy" ||
-			lower == "all_proxy" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env,
-		"HOME="+home,
+	return append(baseEnv(home),
 		"npm_config_userconfig="+userconfig,
 		"npm_config_globalconfig="+filepath.Join(home, "globalnpmrc"),
 		"npm_config_cache="+filepath.Join(home, "cache"),
