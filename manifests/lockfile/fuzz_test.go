@@ -106,8 +106,7 @@ func FuzzParseBerryLock(f *testing.F) {
 }
 
 func FuzzParsePNPMLock(f *testing.F) {
-	addFixtures(f, "testdata/pnpm-v6/pnpm-lock.yaml", "testdata/pnpm-v9/pnpm-lock.yaml",
-		"testdata/pnpm-v9-urls/pnpm-lock.yaml")
+	addFixtures(f, "testdata/pnpm-v9-urls/pnpm-lock.yaml")
 	f.Add([]byte("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: {integrity: " +
 		"sha512-x, tarball: 'https://r/a/-/a-1.0.0.tgz'}\n  b@https://e/b.tgz:\n" +
 		"    resolution: {tarball: \"https://e/b.tgz\"}\n    version: 2.0.0\n"))
