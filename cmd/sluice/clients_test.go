@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/internal/npmclient"
 	"github.com/sluice-dev/sluice/internal/npmfixture"
 )
@@ -58,6 +59,10 @@ func TestPinInstallEachClient(t *testing.T) {
 		}
 	}
 	e.manifest = writeManifest(t, root, clientAppsManifest)
+	// All five lockfiles lock the same 25 registry packages.
+	if p := planJSON(t, e); p.Counts[ingest.StatusNew] != 25 {
+		t.Errorf("plan of the five lockfiles: %v, want 25 new", p.Counts)
+	}
 	if r := e.sync(t); r.err != nil {
 		t.Fatalf("sync: %v\n%s%s", r.err, r.stdout, r.stderr)
 	}

@@ -175,6 +175,9 @@ func clientEnv(client Client, home, registry, proxy string, extra [][2]string) (
 			"update-notifier=false",
 			"manage-package-manager-versions=false",
 			"fetch-retries=0",
+			// pnpm 8.15.9 waits the whole fetch timeout (60 s by default)
+			// for a connection that the tripwire closed.
+			"fetch-timeout=10000",
 			"color=false",
 			"proxy=http://" + proxy,
 			"https-proxy=http://" + proxy,

@@ -20,9 +20,9 @@ import (
 	"time"
 )
 
-// ErrEgress is returned, wrapped, when npm tried to reach a host other than
-// loopback, even if npm itself succeeded.
-var ErrEgress = errors.New("npm tried to reach a non-loopback host")
+// ErrEgress is returned, wrapped, when the client tried to reach a host
+// other than loopback, even if the client itself succeeded.
+var ErrEgress = errors.New("the client tried to reach a non-loopback host")
 
 // Option configures a run of npm.
 type Option func(*settings)

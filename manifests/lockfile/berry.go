@@ -24,10 +24,15 @@ const berryArchiveParam = "__archiveUrl="
 // the npm tarball, so it is kept in Checksum and never compared with a
 // tarball's integrity.
 func (p *parser) parseBerry() error {
-	root, err := p.parseYAMLRoot()
+	roots, err := p.parseYAMLDocuments()
 	if err != nil {
 		return err
 	}
+	if len(roots) > 1 {
+		return p.errorf(roots[1].Line, "a yarn berry lockfile has one YAML document, this one "+
+			"has %d", len(roots))
+	}
+	root := roots[0]
 	meta := mapValue(root, "__metadata")
 	if meta == nil || mapValue(meta, "version") == nil {
 		return p.errorf(root.Line, "yarn berry lockfile without __metadata.version: "+

@@ -113,6 +113,8 @@ func FuzzParsePNPMLock(f *testing.F) {
 	f.Add([]byte("lockfileVersion: '6.0'\npackages:\n  /a@1.0.0(b@2.0.0):\n    resolution:\n" +
 		"      tarball: https://r/a/-/a-1.0.0.tgz # c\n    dev: true\n  file:x:\n" +
 		"    resolution: {directory: x, type: directory}\n    name: x\n"))
+	f.Add([]byte("---\nlockfileVersion: '9.0'\npackages:\n  p@1.0.0:\n    resolution: {integrity: x}\n" +
+		"---\nlockfileVersion: '9.0'\npackages:\n  '@s/a@1.0.0':\n    resolution: {tarball: \"h\\u0074tps://r/a.tgz\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRewrite(t, "pnpm-lock.yaml", data)
 	})

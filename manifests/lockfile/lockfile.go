@@ -238,7 +238,8 @@ func detect(path string, data []byte) (Format, error) {
 		return YarnBerry, nil
 	case hasLine(data, "# yarn lockfile v1"):
 		return YarnV1, nil
-	case bytes.HasPrefix(text, []byte("lockfileVersion:")):
+	case bytes.HasPrefix(text, []byte("lockfileVersion:")),
+		bytes.HasPrefix(text, []byte("---")) && hasPrefixLine(data, "lockfileVersion:"):
 		return pnpmLock, nil
 	case filepath.Base(path) == "yarn.lock":
 		return YarnV1, nil
@@ -264,4 +265,9 @@ func hasLine(data []byte, line string) bool {
 		}
 	}
 	return false
+}
+
+// hasPrefixLine reports whether data has a line that starts with prefix.
+func hasPrefixLine(data []byte, prefix string) bool {
+	return bytes.HasPrefix(data, []byte(prefix)) || bytes.Contains(data, []byte("\n"+prefix))
 }

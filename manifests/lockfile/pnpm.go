@@ -17,10 +17,23 @@ import (
 // usual /<name>/-/<file>.tgz address, so most entries name no registry.
 // A resolution with tarball: names its URL, which is what Rewrite changes.
 func (p *parser) parsePNPM() error {
-	root, err := p.parseYAMLRoot()
+	roots, err := p.parseYAMLDocuments()
 	if err != nil {
 		return err
 	}
+	for _, root := range roots {
+		if err := p.pnpmDocument(root); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pnpmDocument reads one YAML document of a pnpm lockfile. pnpm 11 and
+// later may write two, both lockfileVersion 9.0: first an env document with
+// the config dependencies and pnpm's own packages, then the project's.
+// Both list packages that pnpm installs, so both are read.
+func (p *parser) pnpmDocument(root *yaml.Node) error {
 	version, err := p.scalarValue(root, "lockfileVersion")
 	if err != nil {
 		return err
@@ -28,16 +41,22 @@ func (p *parser) parsePNPM() error {
 	if version == nil {
 		return p.errorf(root.Line, "pnpm lockfile without lockfileVersion")
 	}
+	var format Format
 	switch major, _, _ := strings.Cut(version.Value, "."); major {
 	case "6":
-		p.lf.Format = PNPMV6
+		format = PNPMV6
 	case "9":
-		p.lf.Format = PNPMV9
+		format = PNPMV9
 	default:
 		return fmt.Errorf("%s:%d: pnpm lockfileVersion %s is %w: run pnpm install with "+
 			"pnpm 8 or later, which writes version 6.0 or 9.0", p.lf.Path, version.Line,
 			version.Value, ErrUnsupported)
 	}
+	if p.lf.Format != pnpmLock && p.lf.Format != format {
+		return p.errorf(version.Line, "lockfileVersion %s differs from the first document's",
+			version.Value)
+	}
+	p.lf.Format = format
 	packages := mapValue(root, "packages")
 	if packages == nil {
 		return nil

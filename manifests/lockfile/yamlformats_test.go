@@ -343,3 +343,36 @@ func TestParseYAMLErrors(t *testing.T) {
 		t.Errorf("pnpm v5 error = %v, want ErrUnsupported", err)
 	}
 }
+
+// TestParsePNPMTwoDocuments reads both documents of a pnpm 11 lockfile: the
+// env document with pnpm's own package, then the project's.
+func TestParsePNPMTwoDocuments(t *testing.T) {
+	data := "---\nlockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    configDependencies: {}\n" +
+		"    packageManagerDependencies:\n      pnpm:\n        specifier: 11.0.0\n        version: 11.0.0\n\n" +
+		"packages:\n\n  pnpm@11.0.0:\n    resolution: {integrity: sha512-AAAA}\n\n---\n" +
+		"lockfileVersion: '9.0'\n\npackages:\n\n  ms@2.1.3:\n" +
+		"    resolution: {integrity: sha512-BBBB, tarball: https://npm.corp.example/ms/-/ms-2.1.3.tgz}\n"
+	for _, file := range []string{"pnpm-lock.yaml", "deps.lock"} {
+		lf, err := Parse(file, []byte(data))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if lf.Format != PNPMV9 || len(lf.Entries) != 2 {
+			t.Fatalf("%s: format %s, %d entries, want pnpm-v9 and 2", file, lf.Format, len(lf.Entries))
+		}
+		if e := lf.Entries[0]; e.Name != "pnpm" || e.Line != 15 {
+			t.Errorf("first entry %s at line %d, want pnpm at line 15", e.Name, e.Line)
+		}
+		if e := lf.Entries[1]; e.Name != "ms" || e.Line != 24 {
+			t.Errorf("second entry %s at line %d, want ms at line 24", e.Name, e.Line)
+		}
+		out, err := Rewrite(lf, []byte(data), mirrorURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Replace(data, "https://npm.corp.example/", "http://127.0.0.1:4873/", 1)
+		if string(out) != want {
+			t.Errorf("rewrite:\n%s\nwant:\n%s", out, want)
+		}
+	}
+}

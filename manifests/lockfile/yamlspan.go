@@ -3,23 +3,38 @@ package lockfile
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
 
-// parseYAMLRoot parses a YAML lockfile and returns its top-level mapping.
-func (p *parser) parseYAMLRoot() (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(p.data, &doc); err != nil {
-		return nil, p.errorf(0, "invalid YAML: %v", strings.TrimPrefix(err.Error(), "yaml: "))
+// parseYAMLDocuments parses a YAML lockfile and returns the top-level
+// mapping of each of its documents, in file order.
+func (p *parser) parseYAMLDocuments() ([]*yaml.Node, error) {
+	var roots []*yaml.Node
+	decoder := yaml.NewDecoder(bytes.NewReader(p.data))
+	for {
+		var doc yaml.Node
+		err := decoder.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, p.errorf(0, "invalid YAML: %v", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 ||
+			doc.Content[0].Kind != yaml.MappingNode {
+			return nil, p.errorf(doc.Line, "expected a YAML mapping at the top level")
+		}
+		roots = append(roots, doc.Content[0])
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 ||
-		doc.Content[0].Kind != yaml.MappingNode {
-		return nil, p.errorf(doc.Line, "expected a YAML mapping at the top level")
+	if len(roots) == 0 {
+		return nil, p.errorf(0, "empty lockfile")
 	}
-	return doc.Content[0], nil
+	return roots, nil
 }
 
 // mapValue returns the value of key in mapping m, or nil.
