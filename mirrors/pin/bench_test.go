@@ -55,10 +55,11 @@ func tarballPath(name, version string) string {
 	return name + "/-/" + path.Base(name) + "-" + version + ".tgz"
 }
 
-// benchLockfiles writes the packages in each format the way its client
-// does: package-lock v3 and yarn v1 with registry.npmjs.org URLs, yarn
-// berry without URLs, and pnpm v9 with tarball: URLs of another registry,
-// pnpm's form for packages that do not come from the configured registry.
+// benchLockfiles returns the packages as a lockfile in each format, shaped
+// the way its client writes it: package-lock v3 and yarn v1 with
+// registry.npmjs.org URLs, yarn berry without URLs, and pnpm v9 with
+// tarball: URLs of another registry, pnpm's form for packages that do not
+// come from the configured registry.
 func benchLockfiles(pkgs []benchPackage) map[string][]byte {
 	var npm, yarn, berry, pnpm strings.Builder
 	npm.WriteString("{\n  \"name\": \"bench\",\n  \"lockfileVersion\": 3,\n  \"requires\": true,\n" +
@@ -92,6 +93,26 @@ func benchLockfiles(pkgs []benchPackage) map[string][]byte {
 		"pnpm/pnpm-lock.yaml": []byte(pnpm.String()),
 	}
 }
+
+// BenchmarkParse parses the lockfiles of BenchmarkPin, to tell the cost
+// of parsing from the rest of pinning.
+func BenchmarkParse(b *testing.B) {
+	files := benchLockfiles(benchPackages(b))
+	for _, name := range benchFormats {
+		data := files[name]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := lockfile.Parse(name, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchFormats are the names of benchLockfiles' files, in report order.
+var benchFormats = []string{"package-lock.json", "yarn.lock", "berry/yarn.lock", "pnpm/pnpm-lock.yaml"}
 
 // BenchmarkPin pins lockfiles of 4,852 entries in each format against a
 // store in which every package is published to the mirror.
@@ -129,7 +150,7 @@ func BenchmarkPin(b *testing.B) {
 
 	p := &Pinner{DB: db, Mirror: fakeMirror{}}
 	files := benchLockfiles(pkgs)
-	for _, name := range []string{"package-lock.json", "yarn.lock", "berry/yarn.lock", "pnpm/pnpm-lock.yaml"} {
+	for _, name := range benchFormats {
 		data := files[name]
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
