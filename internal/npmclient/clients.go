@@ -108,12 +108,9 @@ func ExecClient(ctx context.Context, home string, client Client, projectDir, reg
 	if err != nil {
 		return "", fmt.Errorf("node not found (%w): install Node.js 20 or later", err)
 	}
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return "", fmt.Errorf("npmclient: %w", err)
-	}
-	tripwire, err := newTripwire()
+	tripwire, err := startTripwire(home)
 	if err != nil {
-		return "", fmt.Errorf("npmclient: %w", err)
+		return "", err
 	}
 	defer tripwire.close()
 
@@ -125,28 +122,15 @@ func ExecClient(ctx context.Context, home string, client Client, projectDir, reg
 	if client != YarnBerry {
 		args = append(slices.Clone(args), "--registry", registry+"/")
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
-	cmd.Dir = projectDir
-	cmd.Env = env
-	cmd.WaitDelay = 10 * time.Second
-	output, runErr := cmd.CombinedOutput()
-
-	command := string(client) + " " + strings.Join(args, " ")
-	hosts := append(tripwire.hosts(), blockedHosts(string(output))...)
-	if len(hosts) > 0 {
-		return string(output), fmt.Errorf("%s in %s: %w: %s", command, projectDir, ErrEgress,
-			strings.Join(hosts, ", "))
-	}
-	if ctx.Err() != nil {
-		return string(output), fmt.Errorf("%s in %s: timed out after %s", command, projectDir, s.timeout)
-	}
-	if runErr != nil {
-		return string(output), fmt.Errorf("%s in %s failed: %w", command, projectDir, runErr)
-	}
-	return string(output), nil
+	return run(ctx, tripwire, invocation{
+		command: string(client) + " " + strings.Join(args, " "),
+		path:    node,
+		args:    append([]string{script}, args...),
+		dir:     projectDir,
+		env:     env,
+		timeout: s.timeout,
+		blocked: blockedHosts,
+	})
 }
 
 // clientEnv writes the client's user configuration under home and returns

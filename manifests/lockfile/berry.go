@@ -7,10 +7,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// berryArchiveParam is the locator parameter in which yarn berry records
-// a registry package's tarball URL when it is not at the registry's usual
-// /<name>/-/<file>.tgz address, as in
-// lodash@npm:4.17.21::__archiveUrl=https%3A%2F%2F…
+// berryArchiveParam is the locator parameter in which yarn berry (4.18.1
+// read) records a registry package's tarball URL when the packument's
+// dist.tarball is not at the registry's usual /<name>/-/<file>.tgz
+// address, as in lodash@npm:4.17.21::__archiveUrl=https%3A%2F%2F…
 const berryArchiveParam = "__archiveUrl="
 
 // parseBerry reads a yarn berry (yarn 2 and later) lockfile. It is YAML:

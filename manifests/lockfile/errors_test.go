@@ -30,10 +30,30 @@ func TestParseUnsupported(t *testing.T) {
 	}
 }
 
+// parseErrorCase is a lockfile that Parse must reject with an error that
+// starts with want.
+type parseErrorCase struct {
+	name, file, data, want string
+}
+
+// checkParseErrors runs each case as a subtest.
+func checkParseErrors(t *testing.T, tests []parseErrorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.file, []byte(tt.data))
+			if err == nil {
+				t.Fatal("Parse succeeded")
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error = %q\nwant prefix %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseErrors(t *testing.T) {
-	tests := []struct {
-		name, file, data, want string
-	}{
+	checkParseErrors(t, []parseErrorCase{
 		{"unknown format", "deps.txt", "lodash 4.17.21\n",
 			"deps.txt: unknown lockfile format: expected package-lock.json, npm-shrinkwrap.json, " +
 				"yarn.lock or pnpm-lock.yaml"},
@@ -81,18 +101,7 @@ func TestParseErrors(t *testing.T) {
 			"yarn.lock:3: unresolved merge conflict"},
 		{"yarn empty selector", "yarn.lock", "a@1, :\n  version \"1\"\n",
 			"yarn.lock:1: empty selector in the entry line"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(tt.file, []byte(tt.data))
-			if err == nil {
-				t.Fatal("Parse succeeded")
-			}
-			if !strings.HasPrefix(err.Error(), tt.want) {
-				t.Errorf("error = %q\nwant prefix %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestLoadMissing(t *testing.T) {

@@ -3,7 +3,6 @@ package lockfile
 import (
 	"bytes"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 )
@@ -167,27 +166,7 @@ func TestParsePNPMEntries(t *testing.T) {
 
 func TestRewriteYAMLGolden(t *testing.T) {
 	for _, f := range yamlFixtures {
-		t.Run(f.path, func(t *testing.T) {
-			lf, data := loadFixture(t, f.path)
-			out, err := Rewrite(lf, data, mirrorURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden := goldenPath(f.path)
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v: run go test ./manifests/lockfile -update", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s; if the change is intended, run "+
-					"go test ./manifests/lockfile -update and review the diff", golden)
-			}
-		})
+		t.Run(f.path, func(t *testing.T) { checkRewriteGolden(t, f.path) })
 	}
 }
 
@@ -205,24 +184,15 @@ func TestRewriteYAMLChangesOnlyURLs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := strings.Split(string(data), "\n")
-			after := strings.Split(string(out), "\n")
-			if len(before) != len(after) {
-				t.Fatalf("line count changed from %d to %d", len(before), len(after))
-			}
-			changed := 0
-			for i := range before {
-				if before[i] == after[i] {
-					continue
-				}
-				changed++
-				if !strings.Contains(after[i], "127.0.0.1:4873/") &&
-					!strings.Contains(after[i], "127.0.0.1%3A4873%2F") {
-					t.Errorf("line %d changed to %q", i+1, after[i])
+			lines := changedLines(t, data, out)
+			for line, text := range lines {
+				if !strings.Contains(text, "127.0.0.1:4873/") &&
+					!strings.Contains(text, "127.0.0.1%3A4873%2F") {
+					t.Errorf("line %d changed to %q", line, text)
 				}
 			}
-			if changed != f.rewritten {
-				t.Errorf("%d lines changed, want %d", changed, f.rewritten)
+			if len(lines) != f.rewritten {
+				t.Errorf("%d lines changed, want %d", len(lines), f.rewritten)
 			}
 
 			again, err := Parse(f.path, out)
@@ -292,9 +262,7 @@ func TestRewriteYAMLQuoting(t *testing.T) {
 }
 
 func TestParseYAMLErrors(t *testing.T) {
-	tests := []struct {
-		name, file, data, want string
-	}{
+	checkParseErrors(t, []parseErrorCase{
 		{"berry without metadata version", "yarn.lock", "__metadata:\n  cacheKey: 10c0\n",
 			"yarn.lock:1: yarn berry lockfile without __metadata.version"},
 		{"berry entry without resolution", "yarn.lock",
@@ -326,18 +294,7 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"pnpm tarball not a value", "pnpm-lock.yaml",
 			"lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: {tarball: [x]}\n",
 			"pnpm-lock.yaml:4: tarball is not a single value"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(tt.file, []byte(tt.data))
-			if err == nil {
-				t.Fatal("Parse succeeded")
-			}
-			if !strings.HasPrefix(err.Error(), tt.want) {
-				t.Errorf("error = %q\nwant prefix %q", err, tt.want)
-			}
-		})
-	}
+	})
 	_, err := Parse("pnpm-lock.yaml", []byte("lockfileVersion: 5.4\n"))
 	if !errors.Is(err, ErrUnsupported) {
 		t.Errorf("pnpm v5 error = %v, want ErrUnsupported", err)
