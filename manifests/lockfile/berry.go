@@ -98,9 +98,10 @@ func (p *parser) berryEntry(key, value *yaml.Node) error {
 			e.Version = version
 		}
 		e.Source = SourceRegistry
+		// The archive URL of an npm: locator is where that registry keeps
+		// the tarball, whatever its layout.
 		if archive, prefix, suffix, ok := berryArchiveURL(params); ok {
 			e.Resolved = archive
-			e.Source = sourceOf(archive, "")
 			rewritable = &span{prefix: name + "@npm:" + version + "::" + prefix, suffix: suffix,
 				escape: true}
 		}

@@ -86,8 +86,11 @@ func (p *parser) pnpmEntry(key, value *yaml.Node) error {
 		id = strings.TrimPrefix(id, "/")
 	}
 	e.Name, e.Version = splitSpec(stripPeers(id))
+	// A key that names a version, not a URL or path, is a package from a
+	// registry, whatever the layout of its tarball URL.
+	registryKey := !strings.ContainsAny(e.Version, ":/")
 	if !strings.HasPrefix(key.Value, "/") && p.lf.Format == PNPMV6 {
-		e.Name, e.Version = "", ""
+		e.Name, e.Version, registryKey = "", "", false
 	}
 	fields := map[string]*string{"name": &e.Name, "version": &e.Version}
 	for field, target := range fields {
@@ -139,6 +142,9 @@ func (p *parser) pnpmEntry(key, value *yaml.Node) error {
 		e.Source = SourceRegistry
 	case isHTTP(tarball.Value):
 		e.Source, e.Resolved, e.Line = sourceOf(tarball.Value, ""), tarball.Value, tarball.Line
+		if registryKey {
+			e.Source = SourceRegistry
+		}
 	default:
 		e.Source = sourceOf(tarball.Value, "")
 	}

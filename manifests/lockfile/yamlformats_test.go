@@ -20,7 +20,7 @@ var yamlFixtures = []struct {
 	{"testdata/yarn-berry-urls/yarn.lock", YarnBerry, 10, 2},
 	{"testdata/pnpm-v6/pnpm-lock.yaml", PNPMV6, 31, 0},
 	{"testdata/pnpm-v9/pnpm-lock.yaml", PNPMV9, 31, 0},
-	{"testdata/pnpm-v9-urls/pnpm-lock.yaml", PNPMV9, 9, 2},
+	{"testdata/pnpm-v9-urls/pnpm-lock.yaml", PNPMV9, 10, 3},
 }
 
 // findBy returns the first entry of lf with the given name and version.
@@ -148,12 +148,15 @@ func TestParsePNPMEntries(t *testing.T) {
 		resolved      string
 		line          int
 	}{
-		{"@corp/util", "1.0.0", SourceRegistry, "https://npm.corp.example/@corp/util/-/util-1.0.0.tgz", 33},
-		{"is-number", "7.0.0", SourceTarball, "https://files.example.com/is-number-7.0.0.tgz", 36},
+		{"@corp/util", "1.0.0", SourceRegistry, "https://npm.corp.example/@corp/util/-/util-1.0.0.tgz", 36},
+		{"is-number", "7.0.0", SourceTarball, "https://files.example.com/is-number-7.0.0.tgz", 39},
+		// A registry package whose registry keeps tarballs at other paths.
+		{"gh-hosted", "1.0.0", SourceRegistry,
+			"https://npm.pkg.github.com/download/@corp/gh-hosted/1.0.0/0123abcd", 51},
 		{"other", "2.0.0", SourceGit,
-			"https://git.example.com/other.git#0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", 50},
-		{"quoted", "1.0.0", SourceRegistry, "https://npm.corp.example/quoted/-/quoted-1.0.0.tgz", 55},
-		{"use-sync-external-store", "1.2.0", SourceRegistry, "", 61},
+			"https://git.example.com/other.git#0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", 56},
+		{"quoted", "1.0.0", SourceRegistry, "https://npm.corp.example/quoted/-/quoted-1.0.0.tgz", 61},
+		{"use-sync-external-store", "1.2.0", SourceRegistry, "", 67},
 	}
 	for _, tt := range tests {
 		e := findBy(t, lf, tt.name, tt.version)
