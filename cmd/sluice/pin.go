@@ -21,10 +21,14 @@ func newPinCommand(g *globals) *cobra.Command {
 		Use:   "pin FILE...",
 		Short: "Point lockfiles and image references at the internal mirrors",
 		Long: `Pin rewrites the resolved URL of every entry in package-lock.json (v1, v2,
-v3) and yarn.lock (v1) files to the internal mirror, keeping integrity fields
-and every other byte as they are. It refuses, changes nothing and exits 3
-when any entry of any of the files is not on that mirror, listing each such
-entry with what to do.
+v3), yarn.lock (yarn classic and berry) and pnpm-lock.yaml (v6, v9) files to
+the internal mirror, keeping integrity fields and every other byte as they
+are. It refuses, changes nothing and exits 3 when any entry of any of the
+files is not on that mirror, listing each such entry with what to do.
+yarn berry and pnpm lockfiles name no URL for most registry packages: for
+those, pin checks that the mirror has them and prints the registry setting
+(npmRegistryServer in .yarnrc.yml, registry in .npmrc) that must point at
+the mirror.
 
 Image references in Dockerfiles, Kubernetes manifests, Helm values files
 and Backstage app-config files are rewritten to the internal registry by
@@ -119,6 +123,9 @@ func pinFiles(w io.Writer, p *pin.Pinner, paths []string, check bool) error {
 			fmt.Fprintln(w, o)
 		}
 		offenders += len(res.Offenders)
+		if note := res.Note(p.Mirror.URL()); check && note != "" && len(res.Offenders) == 0 {
+			fmt.Fprintf(w, "%s: %s\n", path, note)
+		}
 		if check {
 			for _, o := range res.Outside {
 				fmt.Fprintln(w, o)
@@ -157,6 +164,9 @@ func writePinned(w io.Writer, p *pin.Pinner, path string, res *pin.Result) error
 		}
 	}
 	fmt.Fprintf(w, "%s: %d entries pinned, %d already pinned\n", path, res.Changed, res.Unchanged)
+	if note := res.Note(p.Mirror.URL()); note != "" {
+		fmt.Fprintf(w, "%s: %s\n", path, note)
+	}
 	if err := p.MarkPinned(res, actor()); err != nil {
 		return err
 	}

@@ -23,8 +23,17 @@ import (
 )
 
 // toolsDir is where make tools installs the JavaScript tools tests run;
-// SLUICE_TOOLS_NODE_MODULES points the tests at another installation.
-var toolsDir = cmp.Or(os.Getenv("SLUICE_TOOLS_NODE_MODULES"), filepath.Join("..", "..", "tools", "node_modules"))
+// SLUICE_TOOLS_NODE_MODULES points the tests at another installation. It
+// is absolute because the clients run in other working directories.
+var toolsDir = absolute(cmp.Or(os.Getenv("SLUICE_TOOLS_NODE_MODULES"),
+	filepath.Join("..", "..", "tools", "node_modules")))
+
+func absolute(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
 
 // yarnCandidates lists where an installed yarn 1 or yarn 4 can be: the
 // bin links and the packages' own entry points, since both packages

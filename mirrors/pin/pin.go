@@ -8,6 +8,14 @@
 // The same check is the build gate (sluice pin --check): a lockfile passes
 // only when every registry entry is approved, published to the mirror and
 // already points at it.
+//
+// yarn berry and pnpm lockfiles name no URL for registry packages that
+// come from the registry the client is configured with. For those entries
+// pinning checks that each one is on the mirror and changes nothing; the
+// client's registry setting (npmRegistryServer in .yarnrc.yml, registry in
+// .npmrc) must point at the mirror, and Result.Note says so. yarn berry's
+// checksum fields are hashes of yarn's cache archives, not of tarballs, so
+// they are kept as they are: they do not depend on the registry URL.
 package pin
 
 import (
@@ -48,6 +56,10 @@ type Result struct {
 	Output    []byte
 	Changed   int
 	Unchanged int
+	// Implicit counts the pinned entries that name no registry URL; the
+	// client fetches them from its configured registry.
+	Implicit  int
+	Format    lockfile.Format
 	Offenders []Offender
 	// Outside lists the entries that could be pinned but still resolve to
 	// another registry. The build gate counts them as offenders; Pin
@@ -70,7 +82,7 @@ func (p *Pinner) Pin(path string, data []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{File: path}
+	res := &Result{File: path, Format: lf.Format}
 	urls := map[string]string{}
 	for _, e := range lf.Entries {
 		if e.Bundled {
@@ -93,6 +105,9 @@ func (p *Pinner) Pin(path string, data []byte) (*Result, error) {
 		// An entry without a resolved field installs from whatever registry
 		// the client is configured with, which the client settings point at
 		// the mirror.
+		if e.Resolved == "" {
+			res.Implicit++
+		}
 		if e.Resolved == "" || sameURL(e.Resolved, target) {
 			res.Unchanged++
 		} else {
@@ -113,6 +128,30 @@ func (p *Pinner) Pin(path string, data []byte) (*Result, error) {
 	}
 	res.Output = out
 	return res, nil
+}
+
+// Note returns what the client needs besides the lockfile to install the
+// entries that name no registry URL from mirrorURL, or "" when every
+// entry names its URL.
+func (r *Result) Note(mirrorURL string) string {
+	if r.Implicit == 0 {
+		return ""
+	}
+	registry := strings.TrimSuffix(mirrorURL, "/") + "/"
+	entries := fmt.Sprintf("%d %s", r.Implicit, map[bool]string{true: "entry names",
+		false: "entries name"}[r.Implicit == 1])
+	switch r.Format {
+	case lockfile.YarnBerry:
+		return fmt.Sprintf("%s no registry URL (yarn berry lockfiles leave it out), so pinning "+
+			"only checked that the mirror has them: set npmRegistryServer: %q in .yarnrc.yml",
+			entries, strings.TrimSuffix(mirrorURL, "/"))
+	case lockfile.PNPMV6, lockfile.PNPMV9:
+		return fmt.Sprintf("%s no registry URL (pnpm leaves it out for the configured "+
+			"registry), so pinning only checked that the mirror has them: set registry=%s in .npmrc",
+			entries, registry)
+	}
+	return fmt.Sprintf("%s no resolved URL, so pinning only checked that the mirror has them: "+
+		"set registry=%s in .npmrc", entries, registry)
 }
 
 // check returns the mirror URL for an entry, or why it cannot be pinned
@@ -167,9 +206,11 @@ func sameIntegrity(lock, mirrored string) bool {
 }
 
 // isLocal reports whether an entry comes from the project itself, which
-// needs no registry.
+// needs no registry. A yarn berry patch entry counts, because the package
+// it patches is an entry of its own.
 func isLocal(s lockfile.Source) bool {
-	return s == lockfile.SourceFile || s == lockfile.SourceLink || s == lockfile.SourceWorkspace
+	return s == lockfile.SourceFile || s == lockfile.SourceLink ||
+		s == lockfile.SourceWorkspace || s == lockfile.SourcePatch
 }
 
 // sameURL ignores the "#sha1" fragment yarn appends.
