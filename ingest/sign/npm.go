@@ -184,3 +184,24 @@ func integrityHex(sri string) (alg, hexDigest string, err error) {
 	}
 	return alg, hex.EncodeToString(raw), nil
 }
+
+// DistFieldBundle is the key of the packument dist field that carries an
+// npm version's Sigstore bundle on the mirror.
+const DistFieldBundle = "sluiceBundle"
+
+// DistFields returns the dist fields a publisher adds to a signed
+// version: the Sigstore bundle under DistFieldBundle, so that consumers
+// can fetch it with the package. Unsigned artifacts get none.
+func DistFields(db *state.DB, b *blobs.Store) func(a *state.Artifact) (map[string]any, error) {
+	return func(a *state.Artifact) (map[string]any, error) {
+		rec, err := LoadRecord(db, a.Key())
+		if err != nil || rec == nil {
+			return nil, err
+		}
+		bundle, err := readBlob(b, rec.Bundle)
+		if err != nil {
+			return nil, fmt.Errorf("signature bundle %s: %w", rec.Bundle, err)
+		}
+		return map[string]any{DistFieldBundle: json.RawMessage(bundle)}, nil
+	}
+}

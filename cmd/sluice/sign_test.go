@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluice-dev/sluice/ingest/sign"
+)
+
+// generateKeys writes a key pair with `sluice keys generate` and returns
+// the private and public key files.
+func generateKeys(t *testing.T, password string) (string, string) {
+	t.Helper()
+	t.Setenv("COSIGN_PASSWORD", password)
+	prefix := filepath.Join(t.TempDir(), "sluice")
+	r := mustSluice(t, "keys", "generate", "--output-key-prefix", prefix)
+	if !strings.Contains(r.stdout, "key id SHA256:") {
+		t.Errorf("keys generate output: %s", r.stdout)
+	}
+	if again := sluice(t, "keys", "generate", "--output-key-prefix", prefix); again.exitCode() != exitUsage {
+		t.Errorf("generating over existing keys: exit %d, %v", again.exitCode(), again.err)
+	}
+	return prefix + ".key", prefix + ".pub"
+}
+
+// addUnmirroredEntry copies a package-lock.json with one more package that
+// never went through Sluice.
+func addUnmirroredEntry(t *testing.T, lock string) string {
+	t.Helper()
+	data, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["packages"].(map[string]any)["node_modules/left-pad"] = map[string]any{
+		"version":   "1.3.0",
+		"resolved":  "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
+		"integrity": "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQEe6dT7Ey5X5PzUY+Q/mITwr6d6gP+Bu5lX+DN9tqYRwQ9Vw==",
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "package-lock.json")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSyncSignVerify(t *testing.T) {
+	e := newEnv(t)
+	key, pub := generateKeys(t, "correct horse")
+	if r := e.sync(t, "--sign-key", key); r.err != nil {
+		t.Fatalf("sync: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	lock := filepath.Join(e.app, "package-lock.json")
+	yarnLock := filepath.Join(e.app, "yarn.lock")
+	r := mustSluice(t, "verify", "--data-dir", e.dataDir, "--key", pub, lock, yarnLock)
+	if !strings.Contains(r.stdout, "verified ") {
+		t.Errorf("verify output: %s", r.stdout)
+	}
+
+	// The mirror serves each version's bundle in its dist object, and the
+	// bundle verifies with the public key.
+	resp, err := http.Get(e.verdaccio.URL + "/chalk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Versions map[string]struct {
+			Dist map[string]json.RawMessage `json:"dist"`
+		} `json:"versions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	bundle := doc.Versions["4.1.2"].Dist[sign.DistFieldBundle]
+	if len(bundle) == 0 {
+		t.Fatalf("the mirror's chalk@4.1.2 dist has no %s", sign.DistFieldBundle)
+	}
+	pubKey, err := sign.LoadPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.VerifyBundle(pubKey, bundle); err != nil {
+		t.Errorf("bundle from the mirror: %v", err)
+	}
+
+	cases := []struct {
+		name, lock, key string
+		want            []string
+	}{
+		{"unmirrored entry", addUnmirroredEntry(t, lock), pub,
+			[]string{"npm/left-pad@1.3.0: not mirrored through Sluice", "1 of "}},
+		{"wrong key", lock, generateOtherKey(t), []string{"npm/chalk@4.1.2: signature does not verify"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := sluice(t, "verify", "--data-dir", e.dataDir, "--key", c.key, c.lock)
+			if r.exitCode() != exitOffenders {
+				t.Fatalf("exit %d, expected %d: %v\n%s", r.exitCode(), exitOffenders, r.err, r.stdout)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stdout+r.err.Error(), w) {
+					t.Errorf("output lacks %q:\n%s\n%v", w, r.stdout, r.err)
+				}
+			}
+		})
+	}
+}
+
+func generateOtherKey(t *testing.T) string {
+	t.Helper()
+	pair, err := sign.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "other.pub")
+	if err := os.WriteFile(path, pair.PublicPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestVerifyUnsignedSync(t *testing.T) {
+	e := newEnv(t)
+	_, pub := generateKeys(t, "")
+	if r := e.sync(t); r.err != nil {
+		t.Fatalf("sync: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	r := sluice(t, "verify", "--data-dir", e.dataDir, "--key", pub, filepath.Join(e.app, "package-lock.json"))
+	if r.exitCode() != exitOffenders {
+		t.Fatalf("exit %d, expected %d: %v", r.exitCode(), exitOffenders, r.err)
+	}
+	if !strings.Contains(r.stdout, "npm/chalk@4.1.2: not signed by Sluice: it was published while no signing key was configured") {
+		t.Errorf("verify output:\n%s", r.stdout)
+	}
+}
