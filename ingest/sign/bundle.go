@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -145,8 +147,8 @@ func (st *Statement) Match(name string, want map[string]string) error {
 		if sub.Name != name {
 			continue
 		}
-		for alg, hexDigest := range want {
-			if got := sub.Digest[alg]; got != hexDigest {
+		for _, alg := range slices.Sorted(maps.Keys(want)) {
+			if got, hexDigest := sub.Digest[alg], want[alg]; got != hexDigest {
 				return fmt.Errorf("%w: %s %s was signed, the artifact has %s", ErrDigestMismatch, alg,
 					shortHex(got), shortHex(hexDigest))
 			}

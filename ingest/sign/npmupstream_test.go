@@ -1,14 +1,19 @@
 package sign
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/ingest/fetch"
+	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/internal/npmfixture"
 	"github.com/sluice-dev/sluice/internal/storetest"
 )
 
@@ -95,5 +100,65 @@ func TestParseNPMKeysRejects(t *testing.T) {
 		if _, err := ParseNPMKeys([]byte(doc)); err == nil {
 			t.Errorf("%s: parsed", name)
 		}
+	}
+}
+
+// signedPackument returns the recorded packument of ms with registry
+// signatures added: 2.1.3 signed by key, 2.1.2 signed over another
+// integrity, and 2.1.1 left unsigned.
+func signedPackument(t *testing.T, key Signer) []byte {
+	t.Helper()
+	data, err := fs.ReadFile(npmfixture.Recorded(), "ms/packument.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	versions := doc["versions"].(map[string]any)
+	for v, integrity := range map[string]string{"2.1.3": "", "2.1.2": "sha512-AAAA"} {
+		dist := versions[v].(map[string]any)["dist"].(map[string]any)
+		if integrity == "" {
+			integrity = dist["integrity"].(string)
+		}
+		dist["signatures"] = []NPMSignature{registrySig(t, key, "ms@"+v+":"+integrity)}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNPMRegistryCheck(t *testing.T) {
+	db, bs := storetest.Open(t)
+	current, old := newTestSigner(t), newTestSigner(t)
+	keys, _, err := ImportNPMKeys(db, bs, registryKeysDoc(t, current, old, time.Now()), "keys.json", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := npmfixture.New(t)
+	upstream.SetPackument("ms", signedPackument(t, current))
+	reg, err := npm.NewRegistry(upstream.URL, "", fetch.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := NPMRegistryCheck{Keys: keys, Registry: reg}
+	cases := []struct{ version, id string }{
+		{"2.1.3", ""},
+		{"2.1.2", FindingInvalid},
+		{"2.1.1", FindingMissing},
+	}
+	for _, c := range cases {
+		t.Run(c.version, func(t *testing.T) {
+			id, detail, err := check.Check(context.Background(), "ms", c.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != c.id {
+				t.Errorf("finding %q (%s), expected %q", id, detail, c.id)
+			}
+		})
 	}
 }
