@@ -116,6 +116,7 @@ func VerifyBundle(pub *ecdsa.PublicKey, data []byte) (*Statement, error) {
 	if len(env.GetSignatures()) == 0 {
 		return nil, fmt.Errorf("%w: the envelope has no signature", ErrMalformedBundle)
 	}
+
 	message := pae(env.GetPayloadType(), env.GetPayload())
 	verified := false
 	for _, sig := range env.GetSignatures() {
@@ -129,6 +130,7 @@ func VerifyBundle(pub *ecdsa.PublicKey, data []byte) (*Statement, error) {
 		return nil, fmt.Errorf("%w %s (the bundle names key %s)", ErrBadSignature, keyID,
 			env.GetSignatures()[0].GetKeyid())
 	}
+
 	var st Statement
 	if err := json.Unmarshal(env.GetPayload(), &st); err != nil {
 		return nil, fmt.Errorf("%w: statement: %v", ErrMalformedBundle, err)

@@ -40,7 +40,12 @@ func (f fixedEvidence) Evidence(context.Context, *state.Artifact) (Evidence, err
 // addApproved stores a tarball and an approved artifact for it.
 func addApproved(t testing.TB, db *state.DB, bs *blobs.Store, name, version string) *state.Artifact {
 	t.Helper()
-	content := []byte("tarball of " + name + "@" + version)
+	return addApprovedContent(t, db, bs, name, version, []byte("tarball of "+name+"@"+version))
+}
+
+func addApprovedContent(t testing.TB, db *state.DB, bs *blobs.Store, name, version string,
+	content []byte) *state.Artifact {
+	t.Helper()
 	digest, err := bs.Put(content)
 	if err != nil {
 		t.Fatal(err)
