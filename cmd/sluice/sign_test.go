@@ -1,12 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/sluice-dev/sluice/ingest/sign"
 )
@@ -143,5 +152,46 @@ func TestVerifyUnsignedSync(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "npm/chalk@4.1.2: not signed by Sluice: it was published while no signing key was configured") {
 		t.Errorf("verify output:\n%s", r.stdout)
+	}
+}
+
+func TestVerifyImageReference(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	key, pub := generateKeys(t, "pw")
+	signer, err := sign.LoadPrivateKey(key, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(repo string) name.Digest {
+		img, err := random.Image(256, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag, err := name.NewTag(host + "/" + repo + ":v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(tag, img); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := img.Digest()
+		return tag.Context().Digest(h.String())
+	}
+	signed, unsigned := push("mirror/signed"), push("mirror/unsigned")
+	if err := sign.SignImage(context.Background(), signed, signer, sign.ImageOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := mustSluice(t, "verify", "--key", pub, signed.String())
+	if !strings.Contains(r.stdout, "verified 1 entry") {
+		t.Errorf("verify output: %s", r.stdout)
+	}
+	r = sluice(t, "verify", "--key", pub, signed.String(), unsigned.String())
+	if r.exitCode() != exitOffenders {
+		t.Fatalf("exit %d, expected %d: %v", r.exitCode(), exitOffenders, r.err)
+	}
+	if !strings.Contains(r.stdout, unsigned.String()) || strings.Contains(r.stdout, signed.String()+":") {
+		t.Errorf("offenders should name only the unsigned image:\n%s", r.stdout)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/cosign/attestation"
 	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -157,33 +158,39 @@ func SignImage(ctx context.Context, ref name.Digest, s Signer, opts ImageOptions
 	return nil
 }
 
-// AttestImage attaches a signed in-toto attestation to an image digest,
+// AttestImage attaches signed in-toto attestations to an image digest,
 // stored under the tag sha256-<hex>.att as cosign attest does. An earlier
-// attestation of the same predicate type is replaced.
-func AttestImage(ctx context.Context, ref name.Digest, s Signer, att Attestation, opts ImageOptions) error {
+// attestation of the same predicate type is replaced in the tag. With
+// referrers, one referrer manifest carries all of atts.
+//
+// NOTE: an earlier referrer is not removed, so attesting the same image
+// again (after a rescan) leaves the older referrer beside the new one.
+func AttestImage(ctx context.Context, ref name.Digest, s Signer, opts ImageOptions, atts ...Attestation) error {
 	h, err := ociHash(ref)
 	if err != nil {
 		return err
 	}
-	st := &Statement{Type: StatementType, PredicateType: att.PredicateType, Predicate: att.Predicate,
-		Subject: []Subject{{Name: ref.Repository.Name(), Digest: map[string]string{"sha256": h}}}}
-	env, err := dsseEnvelope(s, st)
-	if err != nil {
-		return fmt.Errorf("image %s: %w", ref, err)
+	var se oci.SignedEntity = ociremote.SignedUnknown(ref, opts.cosign(ctx)...)
+	for _, att := range atts {
+		st := &Statement{Type: StatementType, PredicateType: att.PredicateType, Predicate: att.Predicate,
+			Subject: []Subject{{Name: ref.Repository.Name(), Digest: map[string]string{"sha256": h}}}}
+		env, err := dsseEnvelope(s, st)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", ref, err)
+		}
+		ociAtt, err := static.NewAttestation(env, static.WithLayerMediaType(ctypes.DssePayloadType),
+			static.WithAnnotations(map[string]string{"predicateType": att.PredicateType}))
+		if err != nil {
+			return fmt.Errorf("image %s: %w", ref, err)
+		}
+		se, err = mutate.AttachAttestationToEntity(se, ociAtt,
+			mutate.WithReplaceOp(cremote.NewReplaceOp(att.PredicateType)))
+		if err != nil {
+			return fmt.Errorf("image %s: attach %s attestation: %w", ref, att.PredicateType, err)
+		}
 	}
-	ociAtt, err := static.NewAttestation(env, static.WithLayerMediaType(ctypes.DssePayloadType),
-		static.WithAnnotations(map[string]string{"predicateType": att.PredicateType}))
-	if err != nil {
-		return fmt.Errorf("image %s: %w", ref, err)
-	}
-	se := ociremote.SignedUnknown(ref, opts.cosign(ctx)...)
-	attested, err := mutate.AttachAttestationToEntity(se, ociAtt,
-		mutate.WithReplaceOp(cremote.NewReplaceOp(att.PredicateType)))
-	if err != nil {
-		return fmt.Errorf("image %s: attach attestation: %w", ref, err)
-	}
-	if err := ociremote.WriteAttestations(ref.Repository, attested, opts.cosign(ctx)...); err != nil {
-		return fmt.Errorf("image %s: write attestation: %w", ref, err)
+	if err := ociremote.WriteAttestations(ref.Repository, se, opts.cosign(ctx)...); err != nil {
+		return fmt.Errorf("image %s: write attestations: %w", ref, err)
 	}
 	if !opts.Referrers {
 		return nil
@@ -192,7 +199,7 @@ func AttestImage(ctx context.Context, ref name.Digest, s Signer, att Attestation
 	if err != nil || !ok {
 		return err
 	}
-	if err := ociremote.WriteAttestationsReferrer(ref, attested, opts.cosign(ctx)...); err != nil {
+	if err := ociremote.WriteAttestationsReferrer(ref, se, opts.cosign(ctx)...); err != nil {
 		return fmt.Errorf("image %s: write attestation referrer: %w", ref, err)
 	}
 	return nil
