@@ -133,6 +133,7 @@ func SignImage(ctx context.Context, ref name.Digest, s Signer, opts ImageOptions
 	if err != nil {
 		return fmt.Errorf("image %s: %w", ref, err)
 	}
+
 	v, err := verifier(s.Public())
 	if err != nil {
 		return err
@@ -145,6 +146,7 @@ func SignImage(ctx context.Context, ref name.Digest, s Signer, opts ImageOptions
 	if err := ociremote.WriteSignatures(ref.Repository, signed, opts.cosign(ctx)...); err != nil {
 		return fmt.Errorf("image %s: write signature: %w", ref, err)
 	}
+
 	if !opts.Referrers {
 		return nil
 	}

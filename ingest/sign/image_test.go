@@ -58,8 +58,8 @@ func signImageIn(t *testing.T, s Signer, registry string) name.Digest {
 
 func TestSignImageLayout(t *testing.T) {
 	// The CNCF distribution registry v3.1.2 has no referrers API, so the
-	// go-containerregistry registry, which has one, stands in for a
-	// registry that does.
+	// go-containerregistry registry, which has one, plays a registry that
+	// does.
 	referrers := httptest.NewServer(registry.New(registry.WithReferrersSupport(true),
 		registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(referrers.Close)
@@ -84,6 +84,7 @@ func checkLayout(t *testing.T, addr string) {
 	if err := AttestImage(context.Background(), ref, s, ImageOptions{}, sbom); err != nil {
 		t.Fatal(err)
 	}
+
 	hexDigest := strings.TrimPrefix(ref.DigestStr(), "sha256:")
 	for _, suffix := range []string{".sig", ".att"} {
 		tag := ref.Context().Tag("sha256-" + hexDigest + suffix)
@@ -100,6 +101,7 @@ func checkLayout(t *testing.T, addr string) {
 			t.Errorf("tag %s has %d layers, expected %d", tag, len(layers), want)
 		}
 	}
+
 	ok, err := SupportsReferrers(context.Background(), ref, ImageOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -205,6 +207,7 @@ func TestCosignCLIVerifiesSluiceImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := signTestImage(t, s)
+
 	cases := []struct {
 		name string
 		args []string
@@ -222,6 +225,7 @@ func TestCosignCLIVerifiesSluiceImage(t *testing.T) {
 			}
 		})
 	}
+
 	// A key that did not sign must fail in the CLI as well.
 	other, err := GenerateKeyPair([]byte("x"))
 	if err != nil {

@@ -27,7 +27,8 @@ const ApprovalPredicateType = "https://github.com/sluice-dev/sluice/attestation/
 // Record, under the artifact's key.
 const SignaturesBucket = "signatures"
 
-// Evidence is what an artifact's signature vouches for besides the tarball.
+// Evidence is the set of documents an artifact's signature vouches for
+// besides the tarball.
 type Evidence struct {
 	// SBOMs maps an SBOM format ("spdx", "cyclonedx") to the blob digest
 	// of the artifact's SBOM in that format.

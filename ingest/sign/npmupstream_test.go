@@ -56,6 +56,7 @@ func TestNPMRegistrySignatures(t *testing.T) {
 	if err != nil || keys == nil {
 		t.Fatalf("load keys: %v, %v", keys, err)
 	}
+
 	const integrity = "sha512-oKnbhFyRIXpUuez8iBMmyEa4nbj4IOQyuhc/wy9kY7/WVPcwIO9VA668Pu8RkO7+0G76SLROeyw9CpQ061i4mA=="
 	message := "chalk@4.1.2:" + integrity
 	before, after := expired.AddDate(0, -6, 0), expired.AddDate(0, 1, 0)
@@ -84,6 +85,7 @@ func TestNPMRegistrySignatures(t *testing.T) {
 			}
 		})
 	}
+
 	entries, err := db.Ledger("npm")
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,7 @@ func (v *Verifier) verifyNPM(key, integrity string) error {
 	if err := checkState(a); err != nil {
 		return err
 	}
+
 	if integrity != "" && integrity != a.Integrity && integrity != a.LockIntegrity {
 		return fmt.Errorf("%w: the lockfile's integrity %s is not the approved tarball's %s",
 			ErrDigestMismatch, integrity, a.Integrity)
@@ -72,6 +73,7 @@ func (v *Verifier) verifyNPM(key, integrity string) error {
 	if rec == nil {
 		return fmt.Errorf("%w: no signature is recorded", ErrNotSigned)
 	}
+
 	bundle, err := readBlob(v.Blobs, rec.Bundle)
 	if err != nil {
 		return fmt.Errorf("signature bundle %s: %w", rec.Bundle, err)
@@ -91,6 +93,7 @@ func (v *Verifier) verifyNPM(key, integrity string) error {
 	if pred.Artifact != key {
 		return fmt.Errorf("%w: the signature is for %s", ErrDigestMismatch, pred.Artifact)
 	}
+
 	digests, err := tarballDigests(func() (*os.File, error) { return v.Blobs.Open(a.Digest) })
 	if err != nil {
 		return fmt.Errorf("stored tarball %s: %w", a.Digest, err)

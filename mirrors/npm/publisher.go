@@ -291,8 +291,9 @@ func (p *Publisher) publishBody(a *state.Artifact, tgz []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a.Key(), err)
 		}
+		// Extra fields never replace the tarball location or digests.
 		for k, v := range extra {
-			if _, taken := dist[k]; !taken {
+			if _, exists := dist[k]; !exists {
 				dist[k] = v
 			}
 		}
