@@ -21,14 +21,14 @@ var ErrNotSigned = errors.New("not signed by Sluice")
 // through Sluice.
 var ErrNotMirrored = errors.New("not mirrored through Sluice")
 
-// Offence is an artifact that failed verification, with the reason.
-type Offence struct {
+// VerificationError is the failed verification of one artifact, with the reason.
+type VerificationError struct {
 	Artifact string
 	Err      error
 }
 
-func (o *Offence) Error() string { return o.Artifact + ": " + o.Err.Error() }
-func (o *Offence) Unwrap() error { return o.Err }
+func (e *VerificationError) Error() string { return e.Artifact + ": " + e.Err.Error() }
+func (e *VerificationError) Unwrap() error { return e.Err }
 
 // Verifier checks that artifacts in a data directory were approved,
 // signed and published by Sluice, with a signature that the public key
@@ -41,11 +41,11 @@ type Verifier struct {
 
 // VerifyNPM checks one npm package version. integrity, when not empty, is
 // the integrity a lockfile records, which must be the signed tarball's.
-// A failure is an *Offence naming the artifact.
+// A failure is a *VerificationError naming the artifact.
 func (v *Verifier) VerifyNPM(name, version, integrity string) error {
 	key := state.ArtifactKey(state.EcosystemNPM, name, version)
 	if err := v.verifyNPM(key, integrity); err != nil {
-		return &Offence{Artifact: key, Err: err}
+		return &VerificationError{Artifact: key, Err: err}
 	}
 	return nil
 }
