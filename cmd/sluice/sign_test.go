@@ -36,9 +36,9 @@ func generateKeys(t *testing.T, password string) (string, string) {
 	return prefix + ".key", prefix + ".pub"
 }
 
-// addUnmirroredEntry copies a package-lock.json with one more package that
-// never went through Sluice.
-func addUnmirroredEntry(t *testing.T, lock string) string {
+// editLock copies a package-lock.json with its packages map changed by
+// edit.
+func editLock(t *testing.T, lock string, edit func(packages map[string]any)) string {
 	t.Helper()
 	data, err := os.ReadFile(lock)
 	if err != nil {
@@ -48,11 +48,7 @@ func addUnmirroredEntry(t *testing.T, lock string) string {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	doc["packages"].(map[string]any)["node_modules/left-pad"] = map[string]any{
-		"version":   "1.3.0",
-		"resolved":  "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
-		"integrity": "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQEe6dT7Ey5X5PzUY+Q/mITwr6d6gP+Bu5lX+DN9tqYRwQ9Vw==",
-	}
+	edit(doc["packages"].(map[string]any))
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +58,27 @@ func addUnmirroredEntry(t *testing.T, lock string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// addUnmirroredEntry copies a package-lock.json with one more package that
+// never went through Sluice.
+func addUnmirroredEntry(t *testing.T, lock string) string {
+	return editLock(t, lock, func(packages map[string]any) {
+		packages["node_modules/left-pad"] = map[string]any{
+			"version":   "1.3.0",
+			"resolved":  "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
+			"integrity": "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQEe6dT7Ey5X5PzUY+Q/mITwr6d6gP+Bu5lX+DN9tqYRwQ9Vw==",
+		}
+	})
+}
+
+// changeIntegrity copies a package-lock.json with the integrity of package
+// name replaced by another sha512.
+func changeIntegrity(t *testing.T, lock, name string) string {
+	return editLock(t, lock, func(packages map[string]any) {
+		entry := packages["node_modules/"+name].(map[string]any)
+		entry["integrity"] = "sha512-" + strings.Repeat("A", 86) + "=="
+	})
 }
 
 func TestSyncSignVerify(t *testing.T) {
@@ -104,17 +121,35 @@ func TestSyncSignVerify(t *testing.T) {
 		t.Errorf("bundle from the mirror: %v", err)
 	}
 
+	// A consumer without the data directory verifies against the mirror.
+	r = mustSluice(t, "verify", "--data-dir", filepath.Join(t.TempDir(), "none"), "--key", pub,
+		"--npm-mirror", e.verdaccio.URL, lock, yarnLock)
+	if !strings.Contains(r.stdout, "verified ") {
+		t.Errorf("verify --npm-mirror output: %s", r.stdout)
+	}
+
+	dataDir := []string{"--data-dir", e.dataDir}
+	fromMirror := []string{"--npm-mirror", e.verdaccio.URL}
 	cases := []struct {
 		name, lock, key string
+		source          []string
 		want            []string
 	}{
-		{"unmirrored entry", addUnmirroredEntry(t, lock), pub,
+		{"unmirrored entry", addUnmirroredEntry(t, lock), pub, dataDir,
 			[]string{"npm/left-pad@1.3.0: not mirrored through Sluice", "1 of "}},
-		{"wrong key", lock, generateOtherKey(t), []string{"npm/chalk@4.1.2: signature does not verify"}},
+		{"wrong key", lock, generateOtherKey(t), dataDir,
+			[]string{"npm/chalk@4.1.2: signature does not verify"}},
+		{"unmirrored entry on the mirror", addUnmirroredEntry(t, lock), pub, fromMirror,
+			[]string{"npm/left-pad@1.3.0: not mirrored through Sluice: the mirror", "1 of "}},
+		{"wrong key on the mirror", lock, generateOtherKey(t), fromMirror,
+			[]string{"npm/chalk@4.1.2: signature does not verify"}},
+		{"changed integrity on the mirror", changeIntegrity(t, lock, "ms"), pub, fromMirror,
+			[]string{"npm/ms@2.1.2: lockfile integrity: signed digest does not match"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := sluice(t, "verify", "--data-dir", e.dataDir, "--key", c.key, c.lock)
+			args := append(append([]string{"verify", "--key", c.key}, c.source...), c.lock)
+			r := sluice(t, args...)
 			if r.exitCode() != exitOffenders {
 				t.Fatalf("exit %d, expected %d: %v\n%s", r.exitCode(), exitOffenders, r.err, r.stdout)
 			}

@@ -1,23 +1,31 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/ingest/npm"
 	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/manifests/lockfile"
 )
 
+// npmVerifier checks one npm package version of a lockfile.
+type npmVerifier interface {
+	VerifyNPM(ctx context.Context, name, version, integrity string) error
+}
+
 func newVerifyCommand(g *globals) *cobra.Command {
-	var keyFile string
+	var keyFile, mirror string
 	cmd := &cobra.Command{
 		Use:   "verify LOCKFILE|IMAGE-REF... --key PUB",
 		Short: "Check that every lockfile entry or image was approved and signed by Sluice",
@@ -26,12 +34,19 @@ against the data directory: the version came through Sluice, was approved,
 signed and published, and its signature bundle verifies with --key over the
 stored tarball's digests, which must match the lockfile's integrity.
 
+With --npm-mirror, verify needs no data directory. It reads each version's
+signature bundle from the mirror's packument (dist.sluiceBundle). The bundle
+must verify with --key, and its signed sha512 must be the lockfile's and the
+mirror's integrity. npm checks each tarball against that integrity when it
+installs.
+
 An argument that is not a file is taken as an image reference: its cosign
 signature must verify with --key, with no transparency log.
 
 Verify exits with 3 and lists every offender when anything fails, so a build
 can run it as a gate.`,
 		Example: `  sluice verify app/package-lock.json --key cosign.pub
+  sluice verify app/package-lock.json --key cosign.pub --npm-mirror http://verdaccio.internal:4873/
   sluice verify registry.internal/mirror/app@sha256:... --key cosign.pub`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,7 +59,7 @@ can run it as a gate.`,
 			}
 			var offenders []string
 			checked := 0
-			var v *sign.Verifier
+			var v npmVerifier
 			for _, arg := range args {
 				if _, err := os.Stat(arg); errors.Is(err, fs.ErrNotExist) {
 					checked++
@@ -58,6 +73,14 @@ can run it as a gate.`,
 					}
 					continue
 				}
+				if v == nil && mirror != "" {
+					reg, err := npm.NewRegistry(mirror, os.Getenv("SLUICE_NPM_MIRROR_TOKEN"),
+						g.httpClient(slog.New(slog.DiscardHandler), 2))
+					if err != nil {
+						return &usageError{err}
+					}
+					v = &sign.MirrorVerifier{Mirror: reg, Key: key}
+				}
 				if v == nil {
 					st, err := g.openExistingStore()
 					if err != nil {
@@ -66,7 +89,7 @@ can run it as a gate.`,
 					defer st.Close()
 					v = &sign.Verifier{DB: st.db, Blobs: st.blobs, Key: key}
 				}
-				n, bad, err := verifyLockfile(v, arg)
+				n, bad, err := verifyLockfile(cmd.Context(), v, arg)
 				if err != nil {
 					return err
 				}
@@ -78,6 +101,9 @@ can run it as a gate.`,
 	}
 	cmd.Flags().StringVar(&keyFile, "key", os.Getenv("SLUICE_VERIFY_KEY"),
 		"public key file (cosign.pub) that Sluice signs with (env SLUICE_VERIFY_KEY)")
+	cmd.Flags().StringVar(&mirror, "npm-mirror", "",
+		"check lockfiles against this npm mirror's signature bundles instead of the data directory; "+
+			"a token in SLUICE_NPM_MIRROR_TOKEN is sent to it")
 	return cmd
 }
 
@@ -103,7 +129,7 @@ func dockerAuth(ref name.Reference) authn.Authenticator {
 
 // verifyLockfile checks every entry of a lockfile and returns how many it
 // checked and the offenders.
-func verifyLockfile(v *sign.Verifier, path string) (int, []string, error) {
+func verifyLockfile(ctx context.Context, v npmVerifier, path string) (int, []string, error) {
 	lf, err := lockfile.Load(path)
 	if err != nil {
 		return 0, nil, &usageError{err}
@@ -123,7 +149,7 @@ func verifyLockfile(v *sign.Verifier, path string) (int, []string, error) {
 			continue
 		}
 		checked++
-		if err := v.VerifyNPM(e.Name, e.Version, e.Integrity); err != nil {
+		if err := v.VerifyNPM(ctx, e.Name, e.Version, e.Integrity); err != nil {
 			offenders = append(offenders, fmt.Sprintf("%s:%d: %v", path, e.Line, err))
 		}
 	}

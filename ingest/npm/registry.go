@@ -72,6 +72,9 @@ type Dist struct {
 	// Attestations locates the version's provenance attestations, when
 	// it was published with provenance.
 	Attestations *Attestations `json:"attestations,omitempty"`
+	// SluiceBundle is the Sigstore bundle that a Sluice mirror publishes
+	// with each version it signed.
+	SluiceBundle json.RawMessage `json:"sluiceBundle,omitempty"`
 }
 
 // Signature is one registry signature of a version.

@@ -52,7 +52,7 @@ func BenchmarkSignVerifyThousand(b *testing.B) {
 	b.Run("verify", func(b *testing.B) {
 		for b.Loop() {
 			for _, a := range arts {
-				if err := v.VerifyNPM(a.Name, a.Version, a.Integrity); err != nil {
+				if err := v.VerifyNPM(ctx, a.Name, a.Version, a.Integrity); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -189,7 +189,7 @@ func TestVerifyNPMFailures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			v := &Verifier{DB: db, Blobs: bs, Key: c.key}
-			err := v.VerifyNPM(c.pkg, "1.0.0", c.integrity)
+			err := v.VerifyNPM(context.Background(), c.pkg, "1.0.0", c.integrity)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("error %v, expected %v", err, c.want)
 			}

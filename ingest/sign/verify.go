@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
@@ -41,8 +42,9 @@ type Verifier struct {
 
 // VerifyNPM checks one npm package version. integrity, when not empty, is
 // the integrity a lockfile records, which must be the signed tarball's.
-// A failure is a *VerificationError naming the artifact.
-func (v *Verifier) VerifyNPM(name, version, integrity string) error {
+// A failure is a *VerificationError naming the artifact. It does no
+// network I/O, so ctx is unused.
+func (v *Verifier) VerifyNPM(_ context.Context, name, version, integrity string) error {
 	key := state.ArtifactKey(state.EcosystemNPM, name, version)
 	if err := v.verifyNPM(key, integrity); err != nil {
 		return &VerificationError{Artifact: key, Err: err}
