@@ -154,8 +154,8 @@ Download the file on the connected side, for example with
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d npm registry keys from %s (%s)\n",
-				len(keys.Keys), args[0], digest)
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %s from %s (%s)\n",
+				plural(len(keys.Keys), "npm registry key", "npm registry keys"), args[0], digest)
 			return nil
 		},
 	}

@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log"
@@ -18,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/sluice-dev/sluice/ingest/sign"
+	"github.com/sluice-dev/sluice/scanners"
 )
 
 // generateKeys writes a key pair with `sluice keys generate` and returns
@@ -228,5 +234,67 @@ func TestVerifyImageReference(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, unsigned.String()) || strings.Contains(r.stdout, signed.String()+":") {
 		t.Errorf("offenders should name only the unsigned image:\n%s", r.stdout)
+	}
+}
+
+func TestKeysImportUpstreamChecksSignatures(t *testing.T) {
+	e := newEnv(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := sign.KeyID(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := json.Marshal(sign.NPMKeys{Keys: []sign.NPMKey{{KeyID: id, KeyType: "ecdsa-sha2-nistp256",
+		Scheme: "ecdsa-sha2-nistp256", Key: base64.StdEncoding.EncodeToString(der)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysFile := filepath.Join(t.TempDir(), "npm-keys.json")
+	if err := os.WriteFile(keysFile, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"keys":[]}`), 0o644)
+	if r := sluice(t, "keys", "import-upstream", "--data-dir", e.dataDir, bad); r.err == nil ||
+		!strings.Contains(r.err.Error(), bad) {
+		t.Errorf("importing an empty keys document: %v", r.err)
+	}
+
+	r := mustSluice(t, "keys", "import-upstream", "--data-dir", e.dataDir, keysFile)
+	if !strings.Contains(r.stdout, "imported 1 npm registry key ") {
+		t.Errorf("import output: %s", r.stdout)
+	}
+	// The recorded packuments carry no registry signatures, so every
+	// version is scanned with a "missing" upstream-signature finding; the
+	// allow-all policy still approves it.
+	if r := e.sync(t); r.err != nil {
+		t.Fatalf("sync: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	st := openForTest(t, e.dataDir)
+	defer st.Close()
+	res, err := scanners.LoadResult(st.db, "npm/chalk@4.1.2")
+	if err != nil || res == nil {
+		t.Fatalf("scan result: %v, %v", res, err)
+	}
+	found := false
+	for _, f := range res.Findings {
+		found = found || (f.Kind == scanners.KindUpstreamSignature && f.ID == sign.FindingMissing)
+	}
+	if !found {
+		t.Errorf("chalk@4.1.2 has no missing upstream-signature finding: %+v", res.Findings)
+	}
+	entries, err := st.db.Ledger("npm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Type != sign.EntryUpstreamKeysImported || entries[0].Evidence["key.0"] != id {
+		t.Errorf("ledger entries for the import: %+v", entries)
 	}
 }
