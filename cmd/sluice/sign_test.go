@@ -220,10 +220,12 @@ func TestVerifyImageReference(t *testing.T) {
 		h, _ := img.Digest()
 		return tag.Context().Digest(h.String())
 	}
+
 	signed, unsigned := push("mirror/signed"), push("mirror/unsigned")
 	if err := sign.SignImage(context.Background(), signed, signer, sign.ImageOptions{}); err != nil {
 		t.Fatal(err)
 	}
+
 	r := mustSluice(t, "verify", "--key", pub, signed.String())
 	if !strings.Contains(r.stdout, "verified 1 entry") {
 		t.Errorf("verify output: %s", r.stdout)
