@@ -13,6 +13,8 @@ import (
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/fetch"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/sign"
+	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 	"github.com/sluice-dev/sluice/manifests/policy"
 	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
@@ -26,6 +28,8 @@ type npmFlags struct {
 	policy      string
 	concurrency int
 	retries     int
+	// distFields adds fields to each published version's dist object.
+	distFields func(*state.Artifact) (map[string]any, error)
 }
 
 func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
@@ -68,6 +72,7 @@ func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runn
 		if err != nil {
 			return nil, err
 		}
+		pub.DistFields = f.distFields
 		r.Publish = approvals.Gate(pub)
 	}
 	return r, nil
@@ -146,14 +151,17 @@ func loadManifests(args []string) ([]*manifests.Manifest, error) {
 func newSyncCommand(g *globals) *cobra.Command {
 	f := &npmFlags{}
 	sf := &scanFlags{}
+	sg := &signFlags{}
 	cmd := &cobra.Command{
 		Use:   "sync MANIFEST|DIR...",
 		Short: "Resolve, fetch, verify, store and publish what the manifests name",
 		Long: `Sync resolves every manifest entry to exact versions (npm: with the full
 closure of dependencies, optional and peer dependencies included), fetches
 each tarball with retries, checks it against the registry's sha512
-integrity (and the lockfile's, for lockfile entries) before storing it, and
-publishes the original tarball to the mirror given by --npm-mirror.
+integrity (and the lockfile's, for lockfile entries) before storing it,
+scans and evaluates it, signs each approved tarball with --sign-key, and
+publishes the original tarball to the mirror given by --npm-mirror. With a
+signing key, nothing unsigned is published.
 
 Sync is incremental: artifacts already stored are not fetched again and
 versions already on the mirror are not published again. A run that fails or
@@ -173,6 +181,13 @@ is killed loses nothing; run it again to continue.`,
 				return err
 			}
 			defer st.Close()
+			signer, err := sg.signer()
+			if err != nil {
+				return err
+			}
+			if signer != nil {
+				f.distFields = sign.DistFields(st.db, st.blobs)
+			}
 			r, err := f.runner(g, st, log)
 			if err != nil {
 				return err
@@ -187,6 +202,9 @@ is killed loses nothing; run it again to continue.`,
 					return err
 				}
 			}
+			if signer != nil {
+				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st}, log))
+			}
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
 			if sum != nil {
@@ -197,6 +215,7 @@ is killed loses nothing; run it again to continue.`,
 	}
 	f.register(cmd, true)
 	sf.register(cmd, true)
+	sg.register(cmd)
 	return cmd
 }
 
