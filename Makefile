@@ -32,6 +32,8 @@ fuzz: ## run each parser fuzz test for FUZZTIME (default 30s)
 	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParsePackageLock$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParseYarnLock$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./mirrors/harbor -run '^$$' -fuzz '^FuzzNewError$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./mirrors/pin/refs -run '^$$' -fuzz '^FuzzPinDockerfile$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./mirrors/pin/refs -run '^$$' -fuzz '^FuzzPinYAML$$' -fuzztime $(or $(FUZZTIME),30s)
 
 demo: build tools ## sync an example manifest into a local Verdaccio and npm ci from it alone
 	$(GO) run ./internal/demo -upstream "$(UPSTREAM)"

@@ -15,37 +15,77 @@ import (
 )
 
 func newPinCommand(g *globals) *cobra.Command {
-	var mirror string
+	var mirror, ociMirror, kind string
 	var check bool
 	cmd := &cobra.Command{
-		Use:   "pin LOCKFILE...",
-		Short: "Point lockfiles at the internal mirror",
+		Use:   "pin FILE...",
+		Short: "Point lockfiles and image references at the internal mirrors",
 		Long: `Pin rewrites the resolved URL of every entry in package-lock.json (v1, v2,
 v3) and yarn.lock (v1) files to the internal mirror, keeping integrity fields
 and every other byte as they are. It refuses, changes nothing and exits 3
 when any entry of any of the files is not on that mirror, listing each such
 entry with what to do.
-Pinning a pinned lockfile changes nothing. With --check it writes nothing
-and exits 3 when a lockfile is not fully pinned.`,
+
+Image references in Dockerfiles, Kubernetes manifests, Helm values files
+and Backstage app-config files are rewritten to the internal registry by
+digest (registry/project/name@sha256:...), with the same all-or-nothing
+rule. References built from ARGs, templates or environment variables are
+left as they are and listed. The kind of each file comes from its name
+(Dockerfile, Containerfile, values*.yaml, app-config*.yaml) or content
+(apiVersion and kind); --kind overrides it for every image file given.
+Pinning a pinned file changes nothing. With --check it writes nothing
+and exits 3 when a file is not fully pinned.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if mirror == "" {
-				return &usageError{errors.New("--npm-mirror (or SLUICE_NPM_MIRROR) is required")}
-			}
-			pub, err := mirrornpm.New(mirror, mirrornpm.Auth{}, nil)
+			images, lockfiles, err := splitPinFiles(args, kind)
 			if err != nil {
-				return &usageError{err}
+				return err
+			}
+			var pinner *pin.Pinner
+			if len(lockfiles) > 0 {
+				if mirror == "" {
+					return &usageError{errors.New("--npm-mirror (or SLUICE_NPM_MIRROR) is required to pin lockfiles")}
+				}
+				pub, err := mirrornpm.New(mirror, mirrornpm.Auth{}, nil)
+				if err != nil {
+					return &usageError{err}
+				}
+				pinner = &pin.Pinner{Mirror: pub}
+			}
+			if len(images) > 0 && ociMirror == "" {
+				return &usageError{errors.New("--oci-mirror (or SLUICE_OCI_MIRROR) is required to pin image references")}
 			}
 			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			p := &pin.Pinner{DB: st.db, Mirror: pub}
-			return pinFiles(cmd.OutOrStdout(), p, args, check)
+			ip, err := imagePinner(st, ociMirror, images)
+			if err != nil {
+				return err
+			}
+			results, imgErr := checkImages(cmd.OutOrStdout(), ip, images, check)
+			if imgErr != nil && !isOffenders(imgErr) {
+				return imgErr
+			}
+			if len(lockfiles) > 0 {
+				pinner.DB = st.db
+				// An image file that offends keeps the lockfiles unwritten too.
+				err := pinFiles(cmd.OutOrStdout(), pinner, lockfiles, check || imgErr != nil)
+				if err != nil || imgErr != nil {
+					return errors.Join(imgErr, err)
+				}
+			}
+			if imgErr != nil || check {
+				return imgErr
+			}
+			return writeImages(cmd.OutOrStdout(), st.db, ociMirror, images, results)
 		},
 	}
 	cmd.Flags().StringVar(&mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"), "internal npm registry URL (env SLUICE_NPM_MIRROR)")
+	cmd.Flags().StringVar(&ociMirror, "oci-mirror", os.Getenv("SLUICE_OCI_MIRROR"),
+		"internal image registry host[:port] (env SLUICE_OCI_MIRROR)")
+	cmd.Flags().StringVar(&kind, "kind", "", "treat every image file as dockerfile, kubernetes, helm or backstage")
 	cmd.Flags().BoolVar(&check, "check", false, "write nothing; exit 3 when an entry is not pinned or not mirrored")
 	return cmd
 }
