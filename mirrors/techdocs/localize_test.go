@@ -148,9 +148,9 @@ func TestLocalizeBaseURL(t *testing.T) {
 	// The mirrored Google Fonts stylesheets name fonts.gstatic.com, and
 	// they are served unchanged, so those fonts are reported.
 	want := map[string]bool{
-		"https://fonts.gstatic.com/s/roboto/v30/KFOmCnqEu92Fr1Mu4mxK.woff2":                                true,
+		"https://fonts.gstatic.com/s/roboto/v30/KFOmCnqEu92Fr1Mu4mxK.woff2":                             true,
 		"https://fonts.gstatic.com/s/robotomono/v23/L0xuDF4xlVMF-BfR8bXMIhJHg45mwgGEFl0_3vq_ROW4.woff2": true,
-		"https://fonts.gstatic.com/s/materialsymbolsoutlined/v156/symbols.woff2":                         true,
+		"https://fonts.gstatic.com/s/materialsymbolsoutlined/v156/symbols.woff2":                        true,
 	}
 	for _, p := range r.Unresolved {
 		if !want[p.URL] || !strings.HasPrefix(p.File, "mirror:fonts.googleapis.com/") {
