@@ -1,4 +1,7 @@
-package backstage
+// Package catalogsource reads the mirrored artifacts the Backstage
+// catalog shows from the Sluice state store: each artifact's owner and
+// data class, its approval document and its latest scan.
+package catalogsource
 
 import (
 	"errors"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/mirrors/provision/backstage"
 	"github.com/sluice-dev/sluice/scanners"
 )
 
@@ -18,14 +22,14 @@ var catalogStates = []state.State{state.StatePublished, state.StatePinned}
 
 // LoadRecords reads the published and pinned artifacts from the state
 // store, with their approval document and latest scan, sorted by key.
-func LoadRecords(db *state.DB) ([]Record, error) {
+func LoadRecords(db *state.DB) ([]backstage.Record, error) {
 	artifacts, err := db.Artifacts(func(a *state.Artifact) bool { return slices.Contains(catalogStates, a.State) })
 	if err != nil {
 		return nil, fmt.Errorf("list mirrored artifacts: %w", err)
 	}
-	out := make([]Record, 0, len(artifacts))
+	out := make([]backstage.Record, 0, len(artifacts))
 	for _, a := range artifacts {
-		r := Record{Key: a.Key(), Ecosystem: string(a.Ecosystem), Name: a.Name, Version: a.Version,
+		r := backstage.Record{Key: a.Key(), Ecosystem: string(a.Ecosystem), Name: a.Name, Version: a.Version,
 			State: string(a.State), Digest: a.Digest, Owner: a.Owner, DataClass: a.DataClass,
 			Mirrors: a.Mirrors}
 		if r.Approval, err = approvalDocument(db, r.Key); err != nil {
@@ -41,7 +45,7 @@ func LoadRecords(db *state.DB) ([]Record, error) {
 		}
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b backstage.Record) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
 }
 
