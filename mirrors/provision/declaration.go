@@ -138,7 +138,8 @@ type Backstage struct {
 	// TechDocsImage is the TechDocs generator image in Harbor, pinned by
 	// the digest Harbor reports for its tag.
 	TechDocsImage *ImageRef `yaml:"techdocsImage"`
-	// AssetsURL is where the mirrored copies of CDN files are served.
+	// AssetsURL is the internal base URL of the mirrored copies of CDN
+	// files.
 	AssetsURL    string        `yaml:"assetsURL"`
 	Integrations []Integration `yaml:"integrations"`
 	// System is the Backstage system the artifact Resources belong to.

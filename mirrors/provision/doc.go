@@ -1,8 +1,8 @@
 // Package provision wires the internal side of the network to the mirrors
-// from one declaration: the Verdaccio configuration, Harbor projects with
-// their robot accounts, immutability and retention rules, the client
-// configuration files, Kubernetes image pull secrets, and Backstage
-// app-config fragments and catalog entities.
+// from one declaration. It manages the Verdaccio configuration, Harbor
+// projects with their robot accounts, immutability and retention rules,
+// the client configuration files, Kubernetes image pull secrets, and
+// Backstage app-config fragments and catalog entities.
 //
 // Diff reads the current state (Harbor through its API, files on disk)
 // and lists what Apply would change, without changing anything. Apply

@@ -80,7 +80,7 @@ func (r *run) harborSteps(p Project) []harborStep {
 // robotStep plans or applies the push or pull robot of a project and
 // keeps its credential for the files that carry it. The secret comes
 // from Harbor when it creates the robot, else from the credential file
-// written earlier; when that file is lost, apply refreshes the secret.
+// written earlier. When that file is lost, apply refreshes the secret.
 func (r *run) robotStep(project string, push bool) harborStep {
 	c := r.opts.Harbor
 	spec := harbor.PullRobot(project)

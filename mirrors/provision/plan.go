@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Action is what a change does to its target.
+// Action is the kind of a change.
 type Action string
 
 // Actions of a plan.

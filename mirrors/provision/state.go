@@ -59,9 +59,9 @@ func (a applied) save(dir string) error {
 	return nil
 }
 
-// classify tells an update from drift: when the declared fingerprint is
-// the one applied last time, the declaration did not change, so a
-// difference was made on the internal side.
+// classify returns Drift when the declared fingerprint is the one
+// applied last time: the declaration did not change, so a difference was
+// made on the internal side. Otherwise it returns Update.
 func (a applied) classify(target, declared string) Action {
 	if a[target] == declared {
 		return Drift

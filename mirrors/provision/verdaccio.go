@@ -21,8 +21,9 @@ const (
 // verdaccioConfig renders Verdaccio's config.yaml: no uplinks, htpasswd
 // accounts that only provisioning creates, JWT API tokens, and package
 // rules that let the publish account alone publish. Each team scope is
-// readable by its readers and the publisher, which reads to find the
-// versions it already published; other packages by the declared readers.
+// readable by its readers and by the publisher, which reads to find the
+// versions it already published. Other packages are readable by the
+// declared readers.
 // Rules are written in the order Verdaccio matches them, first match wins.
 func verdaccioConfig(d *Declaration) []byte {
 	v := d.NPM.Verdaccio
@@ -81,7 +82,7 @@ func htpasswdPath(v Verdaccio) string {
 
 // htpasswd renders the account file. An account keeps its hash from the
 // file on disk when its password variable is unset or still matches, so
-// an unchanged declaration renders the same file; otherwise the password
+// an unchanged declaration renders the same file. Otherwise the password
 // is hashed anew with bcrypt, which Verdaccio's htpasswd plugin reads.
 // Without a hash on disk the variable must be set.
 func htpasswd(d *Declaration, onDisk []byte, getenv func(string) string) ([]byte, error) {

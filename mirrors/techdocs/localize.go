@@ -21,7 +21,7 @@ import (
 // when no base URL is given.
 const AssetsDir = "_sluice-mirror"
 
-// Options say where the localized references point.
+// Options are the targets of the localized references.
 type Options struct {
 	Mirror *Mirror
 	// BaseURL, when set, is the internal URL the mirror folder is served

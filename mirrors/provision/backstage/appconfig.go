@@ -6,13 +6,13 @@ import (
 	"strings"
 )
 
-// AppConfig is what the app-config fragment points Backstage at.
+// AppConfig is the content of the app-config fragment.
 type AppConfig struct {
 	// TechDocsImage is the TechDocs generator image pinned by digest, such
 	// as harbor.internal/tools/techdocs@sha256:...; empty leaves the
 	// generator alone.
 	TechDocsImage string
-	// AssetsURL is the internal base URL of the mirrored CDN files; it is
+	// AssetsURL is the internal base URL of the mirrored CDN files. It is
 	// the only origin besides Backstage itself that pages may load
 	// scripts, styles, fonts and images from.
 	AssetsURL    string

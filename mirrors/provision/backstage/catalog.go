@@ -34,7 +34,7 @@ const (
 		"# Regenerate it instead of editing it.\n"
 )
 
-// Record is what the catalog shows of one mirrored artifact.
+// Record is the catalog's view of one mirrored artifact.
 type Record struct {
 	// Key is the state store key, such as npm/@scope/name@1.2.3.
 	Key       string
