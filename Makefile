@@ -29,6 +29,7 @@ lint: ## gofmt and go vet
 
 fuzz: ## run each parser fuzz test for FUZZTIME (default 30s)
 	$(GO) test ./manifests -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./manifests -run '^$$' -fuzz '^FuzzParsePluginRequest$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParsePackageLock$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParseYarnLock$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./mirrors/harbor -run '^$$' -fuzz '^FuzzNewError$$' -fuzztime $(or $(FUZZTIME),30s)

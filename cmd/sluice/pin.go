@@ -33,8 +33,13 @@ rule. References built from ARGs, templates or environment variables are
 left as they are and listed. The kind of each file comes from its name
 (Dockerfile, Containerfile, values*.yaml, app-config*.yaml) or content
 (apiVersion and kind); --kind overrides it for every image file given.
-Pinning a pinned file changes nothing. With --check it writes nothing
-and exits 3 when a file is not fully pinned.`,
+Pinning a pinned file changes nothing.
+
+With --check, pin is a build gate: it writes nothing and exits 3 when a
+file is not fully pinned. For lockfiles that means any entry resolves
+outside the mirror, is not mirrored, or is not approved (awaiting approval,
+rejected, or not evaluated yet); every such entry is listed with its line
+and the command that requests or fixes it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			images, lockfiles, err := splitPinFiles(args, kind)
@@ -86,7 +91,8 @@ and exits 3 when a file is not fully pinned.`,
 	cmd.Flags().StringVar(&ociMirror, "oci-mirror", os.Getenv("SLUICE_OCI_MIRROR"),
 		"internal image registry host[:port] (env SLUICE_OCI_MIRROR)")
 	cmd.Flags().StringVar(&kind, "kind", "", "treat every image file as dockerfile, kubernetes, helm or backstage")
-	cmd.Flags().BoolVar(&check, "check", false, "write nothing; exit 3 when an entry is not pinned or not mirrored")
+	cmd.Flags().BoolVar(&check, "check", false,
+		"build gate: write nothing; exit 3 when an entry is not pinned, not mirrored or not approved")
 	return cmd
 }
 
@@ -113,17 +119,19 @@ func pinFiles(w io.Writer, p *pin.Pinner, paths []string, check bool) error {
 			fmt.Fprintln(w, o)
 		}
 		offenders += len(res.Offenders)
-		if check && len(res.Offenders) == 0 && res.Changed > 0 {
-			fmt.Fprintf(w, "%s: %s do not point at the mirror; run sluice pin %s\n", path,
-				plural(res.Changed, "entry", "entries"), path)
-			unpinned += res.Changed
+		if check {
+			for _, o := range res.Outside {
+				fmt.Fprintln(w, o)
+			}
+			unpinned += len(res.Outside)
 		}
 		results = append(results, res)
 	}
 	switch {
 	case offenders > 0 && check:
-		return &offendersError{fmt.Sprintf("%s cannot be installed from %s",
-			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL())}
+		return &offendersError{fmt.Sprintf("%s cannot be installed from %s; %s",
+			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL(),
+			plural(unpinned, "other entry is", "other entries are")+" not pinned to it")}
 	case offenders > 0:
 		return &offendersError{fmt.Sprintf("%s cannot be pinned to %s; no file was changed",
 			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL())}

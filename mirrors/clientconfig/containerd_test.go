@@ -29,6 +29,28 @@ func loopbackOnlyEnv() []string {
 	return []string{"PATH=" + os.Getenv("PATH"), "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9"}
 }
 
+// pushRandomImage pushes a small random image to ref on a plain-HTTP
+// registry and returns its manifest digest.
+func pushRandomImage(t *testing.T, ref string) string {
+	t.Helper()
+	img, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(parsed, img); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return digest.String()
+}
+
 // startContainerd runs a containerd daemon with its own root, state and
 // socket, and no CRI plugin, and returns its socket.
 func startContainerd(t *testing.T) string {
@@ -122,21 +144,7 @@ func TestContainerdPullsThroughHosts(t *testing.T) {
 		{"registry.invalid:5000/team/app:2.0", host + "/registry.invalid-5000/team/app:2.0"},
 	}
 	for _, tt := range tests {
-		img, err := random.Image(512, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.ParseReference(tt.mirrorRef, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatalf("push %s: %v", tt.mirrorRef, err)
-		}
-		digest, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		digest := pushRandomImage(t, tt.mirrorRef)
 
 		fetch := exec.Command("ctr", "--address", socket, "content", "fetch",
 			"--hosts-dir", filepath.Join(out, "certs.d"), tt.upstreamRef)
@@ -149,7 +157,7 @@ func TestContainerdPullsThroughHosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(list), digest.String()) {
+		if !strings.Contains(string(list), digest) {
 			t.Errorf("content store lacks manifest %s of %s", digest, tt.upstreamRef)
 		}
 	}

@@ -10,10 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestSkopeoReadsRegistriesConf has skopeo, which reads registries.conf
@@ -50,21 +47,7 @@ func TestSkopeoReadsRegistriesConf(t *testing.T) {
 		{"ghcr.io/acme/tool:2.0", host + "/github/acme/tool:2.0"},
 	}
 	for _, tt := range tests {
-		img, err := random.Image(256, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.ParseReference(tt.mirrorRef, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatalf("push %s: %v", tt.mirrorRef, err)
-		}
-		digest, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		digest := pushRandomImage(t, tt.mirrorRef)
 
 		// --no-tags, because listing tags asks the upstream itself.
 		inspect := exec.Command("skopeo", "inspect", "--no-tags", "--no-creds", "docker://"+tt.upstreamRef)
@@ -82,7 +65,7 @@ func TestSkopeoReadsRegistriesConf(t *testing.T) {
 		if err := json.Unmarshal(output, &info); err != nil {
 			t.Fatal(err)
 		}
-		if info.Digest != digest.String() {
+		if info.Digest != digest {
 			t.Errorf("skopeo inspect %s: digest %s, want %s", tt.upstreamRef, info.Digest, digest)
 		}
 	}

@@ -9,26 +9,23 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// containerdHost lists the hosts.toml keys containerd documents for a host
-// and, at the top level, for server (docs/hosts.md in containerd).
-type containerdHost struct {
-	Capabilities []string          `toml:"capabilities"`
-	CA           any               `toml:"ca"`
-	Client       any               `toml:"client"`
-	SkipVerify   *bool             `toml:"skip_verify"`
-	Header       map[string]any    `toml:"header"`
-	OverridePath bool              `toml:"override_path"`
-	Server       string            `toml:"server"`
-	Host         map[string]hostV1 `toml:"host"`
-}
-
-type hostV1 struct {
+// hostFields lists the hosts.toml keys containerd documents for a host
+// (docs/hosts.md in containerd).
+type hostFields struct {
 	Capabilities []string       `toml:"capabilities"`
 	CA           any            `toml:"ca"`
 	Client       any            `toml:"client"`
 	SkipVerify   *bool          `toml:"skip_verify"`
 	Header       map[string]any `toml:"header"`
 	OverridePath bool           `toml:"override_path"`
+}
+
+// containerdHost is a hosts.toml file: the settings of server at the top
+// level, then one table per host.
+type containerdHost struct {
+	hostFields
+	Server string                `toml:"server"`
+	Host   map[string]hostFields `toml:"host"`
 }
 
 // registriesConfV2 lists the registries.conf keys of containers-registries.conf(5).

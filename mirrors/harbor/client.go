@@ -1,6 +1,6 @@
 // Package harbor is Sluice's client for Harbor's REST API v2.0, written
 // against the API contract that Harbor v2.15.2 publishes
-// (api/v2.0/swagger.yaml, vendored in testdata). It owns the Harbor side of
+// (api/v2.0/swagger.yaml; see testdata/SWAGGER.md). It owns the Harbor side of
 // publishing and provisioning: projects and their security settings, robot
 // accounts for pushing and pulling, reading artifacts back with their scan
 // overview, tag immutability rules and tag retention policies. It does not

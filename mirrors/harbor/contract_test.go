@@ -64,7 +64,7 @@ var clientOperations = []string{
 	"createRetention", "getRetention", "updateRetention",
 }
 
-// loadContract reads the vendored swagger 2.0 file and converts it to
+// loadContract reads Harbor's swagger 2.0 file and converts it to
 // OpenAPI 3 for kin-openapi's validator. Two changes make it usable:
 //   - The params of ImmutableRule and RetentionRule are declared as a map
 //     of objects, but Harbor's own UI and handlers use numbers
@@ -324,7 +324,7 @@ func TestContract(t *testing.T) {
 }
 
 // TestContractHasClientOperations checks that each operation the client
-// relies on is in the vendored contract with the method and path it uses.
+// relies on is in the contract with the method and path it uses.
 func TestContractHasClientOperations(t *testing.T) {
 	router := loadContract(t)
 	swaggerFile := findSwagger(t)

@@ -2,8 +2,12 @@
 // the resolved URLs of entries whose exact version Sluice has published,
 // leaving every other byte alone, so integrity fields stay valid and
 // pinning a pinned lockfile changes nothing. An entry that is not mirrored
-// is an offender: the lockfile is left as it was and the offenders are
-// listed with what to do.
+// or not approved is an offender: the lockfile is left as it was and the
+// offenders are listed with what to do.
+//
+// The same check is the build gate (sluice pin --check): a lockfile passes
+// only when every registry entry is approved, published to the mirror and
+// already points at it.
 package pin
 
 import (
@@ -45,6 +49,10 @@ type Result struct {
 	Changed   int
 	Unchanged int
 	Offenders []Offender
+	// Outside lists the entries that could be pinned but still resolve to
+	// another registry. The build gate counts them as offenders; Pin
+	// rewrites them.
+	Outside []Offender
 	// Keys lists the state store keys of the artifacts the lockfile now
 	// points at.
 	Keys []string
@@ -89,6 +97,8 @@ func (p *Pinner) Pin(path string, data []byte) (*Result, error) {
 			res.Unchanged++
 		} else {
 			res.Changed++
+			res.Outside = append(res.Outside, Offender{path, e.Line, e.Name, e.Version,
+				fmt.Sprintf("resolves to %s, outside the mirror: run sluice pin %s", e.Resolved, path)})
 		}
 	}
 	if len(res.Offenders) > 0 {
@@ -105,22 +115,32 @@ func (p *Pinner) Pin(path string, data []byte) (*Result, error) {
 	return res, nil
 }
 
-// check returns the mirror URL for an entry, or why it cannot be pinned.
+// check returns the mirror URL for an entry, or why it cannot be pinned
+// and how to request it. Only approved artifacts reach signed, published
+// and pinned, so an artifact in one of those states on this mirror passes.
 func (p *Pinner) check(e lockfile.Entry) (string, string) {
 	a, err := p.DB.Artifact(state.ArtifactKey(state.EcosystemNPM, e.Name, e.Version))
 	if errors.Is(err, state.ErrNotFound) {
-		return "", "not mirrored: add it to a manifest (or list this lockfile in one) and run sluice sync"
+		return "", fmt.Sprintf("not mirrored: request it by listing %s@%s (or this lockfile) in a "+
+			"manifest and running sluice sync", e.Name, e.Version)
 	}
 	if err != nil {
 		return "", err.Error()
 	}
+	show := fmt.Sprintf("sluice approvals show %s@%s", e.Name, e.Version)
 	switch {
 	case a.State == state.StateRejected:
-		return "", "rejected by review; choose another version"
+		return "", fmt.Sprintf("rejected (%s gives the reason); a rejection is final for this "+
+			"version: choose another version", show)
 	case a.State == state.StateAwaitingApproval:
-		return "", "awaiting approval; pin again once it is approved and published"
+		return "", fmt.Sprintf("awaiting approval (%s lists the approvers needed); once approved, "+
+			"run sluice sync with --npm-mirror and pin again", show)
+	case !state.Reached(a.State, state.StateApproved):
+		return "", fmt.Sprintf("not approved (state %s): run sluice sync with --policy to scan "+
+			"and evaluate it", a.State)
 	case !state.Reached(a.State, state.StatePublished):
-		return "", fmt.Sprintf("not published yet (state %s): run sluice sync with --npm-mirror", a.State)
+		return "", fmt.Sprintf("approved but not published yet (state %s): run sluice sync with "+
+			"--npm-mirror", a.State)
 	}
 	if !slices.Contains(a.Mirrors, p.Mirror.URL()) {
 		return "", fmt.Sprintf("not published to %s (published to %s): check --npm-mirror, or sync "+

@@ -63,6 +63,7 @@ func FuzzPinYAML(f *testing.F) {
 		addSeeds(f, dir)
 	}
 	f.Add([]byte("a: &x {image: 'n:1'}\nb: *x\n---\nimage: {repository: r, tag: 1, digest: ''}\n"))
+	f.Add([]byte("image: &a !!str 'n:1'\nsidecarImage: !!str &b \"n:2\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, kind := range []Kind{KindKubernetes, KindHelm, KindBackstage} {
 			fuzzPin(t, kind, data)

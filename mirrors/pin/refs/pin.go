@@ -1,7 +1,7 @@
 // Package refs points image references at the internal registry. It finds
 // the references in Dockerfiles, Kubernetes manifests, Helm values files
-// and Backstage app-config files, asks an ImageMirror for the internal copy
-// of each, and rewrites them to "registry/project/name@sha256:<hex>". Only
+// and Backstage app-config files, looks up the internal copy of each in an
+// ImageMirror, and rewrites them to "registry/project/name@sha256:<hex>". Only
 // the bytes of the references change, so comments and layout stay as they
 // are and pinning a pinned file changes nothing. A reference that was not
 // mirrored is an offender: the file is left as it was and every offender
@@ -38,11 +38,11 @@ func ParseKind(s string) (Kind, error) {
 	return "", fmt.Errorf("unknown file kind %q: use dockerfile, kubernetes, helm or backstage", s)
 }
 
-// Detect returns the kind of the file at path with content data: by name
-// for Dockerfiles (Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile)
-// and Backstage (app-config*.yaml) and Helm (values*.yaml) files, and by
-// content for Kubernetes manifests, which have apiVersion and kind at the
-// top of a document. ok is false for files of none of these kinds.
+// Detect returns the kind of the file at path with content data. Names
+// mark Dockerfiles (Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile),
+// Backstage files (app-config*.yaml) and Helm values (values*.yaml). YAML
+// content marks Kubernetes manifests, which have apiVersion and kind at the
+// top of a document, and wins over the name. ok is false for other files.
 func Detect(path string, data []byte) (kind Kind, ok bool) {
 	base := filepath.Base(path)
 	lower := strings.ToLower(base)
@@ -81,7 +81,7 @@ func (o Offender) String() string {
 
 // Unresolved is a reference that pin leaves as it is because its value is
 // only known when the file is used: a Dockerfile ARG, a Helm template or
-// an environment variable. Reason says which.
+// an environment variable. Reason names which.
 type Unresolved Offender
 
 func (u Unresolved) String() string {
@@ -116,9 +116,9 @@ type occurrence struct {
 	// ref is the reference as written; for a Helm image map, as composed
 	// from its fields.
 	ref string
-	// unresolved, when set, says why the reference is left as it is.
+	// unresolved, when set, is why the reference is left as it is.
 	unresolved string
-	// invalid, when set, says why the reference cannot be rewritten.
+	// invalid, when set, is why the reference cannot be rewritten.
 	invalid string
 	// edits returns the byte edits that make the occurrence point at the
 	// pinned reference.

@@ -112,22 +112,40 @@ func TestPinInvalidReferences(t *testing.T) {
 	}
 }
 
-func TestPinDockerfileSyntax(t *testing.T) {
+func TestPinSyntax(t *testing.T) {
 	pinnedNginx := mirrored["docker.io/library/nginx:1.27"]
-	tests := []struct{ name, in, want string }{
-		{"crlf", "FROM nginx:1.27\r\nRUN true\r\n", "FROM " + pinnedNginx + "\r\nRUN true\r\n"},
-		{"backtick escape", "# escape=`\nFROM `\n  nginx:1.27\n", "# escape=`\nFROM `\n  " + pinnedNginx + "\n"},
-		{"comment in continuation", "FROM \\\n# base\n  nginx:1.27 AS web\n", "FROM \\\n# base\n  " + pinnedNginx + " AS web\n"},
-		{"heredoc with dash", "RUN <<-END\n\tFROM busybox\n\tEND\nFROM nginx:1.27\n", "RUN <<-END\n\tFROM busybox\n\tEND\nFROM " + pinnedNginx + "\n"},
-		{"stage names ignore case", "FROM nginx:1.27 AS Web\nFROM web\nCOPY --from=WEB /a /b\n",
+	pod := "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+	tests := []struct {
+		name string
+		kind Kind
+		in   string
+		want string
+	}{
+		{"yaml crlf", KindKubernetes, "apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n  - image: nginx:1.27\r\n",
+			"apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n  - image: " + pinnedNginx + "\r\n"},
+		{"anchor and alias", KindKubernetes, pod + "  - image: &web nginx:1.27\n  - image: *web\n",
+			pod + "  - image: &web " + pinnedNginx + "\n  - image: *web\n"},
+		{"explicit tag", KindKubernetes, pod + "  - image: !!str 'nginx:1.27'\n", pod + "  - image: !!str '" + pinnedNginx + "'\n"},
+		{"flow style", KindKubernetes, pod + "  - {name: web, image: \"nginx:1.27\"}\n",
+			pod + "  - {name: web, image: \"" + pinnedNginx + "\"}\n"},
+		{"multibyte before", KindKubernetes, pod + "  - name: café\n    image: nginx:1.27\n",
+			pod + "  - name: café\n    image: " + pinnedNginx + "\n"},
+		{"dockerfile crlf", KindDockerfile, "FROM nginx:1.27\r\nRUN true\r\n", "FROM " + pinnedNginx + "\r\nRUN true\r\n"},
+		{"backtick escape", KindDockerfile, "# escape=`\nFROM `\n  nginx:1.27\n", "# escape=`\nFROM `\n  " + pinnedNginx + "\n"},
+		{"comment in continuation", KindDockerfile, "FROM \\\n# base\n  nginx:1.27 AS web\n",
+			"FROM \\\n# base\n  " + pinnedNginx + " AS web\n"},
+		{"heredoc with dash", KindDockerfile, "RUN <<-END\n\tFROM busybox\n\tEND\nFROM nginx:1.27\n",
+			"RUN <<-END\n\tFROM busybox\n\tEND\nFROM " + pinnedNginx + "\n"},
+		{"stage names ignore case", KindDockerfile, "FROM nginx:1.27 AS Web\nFROM web\nCOPY --from=WEB /a /b\n",
 			"FROM " + pinnedNginx + " AS Web\nFROM web\nCOPY --from=WEB /a /b\n"},
-		{"no final newline", "FROM nginx:1.27", "FROM " + pinnedNginx},
-		{"unterminated heredoc", "RUN echo '<<EOF'\nFROM nginx:1.27\n", "RUN echo '<<EOF'\nFROM " + pinnedNginx + "\n"},
+		{"no final newline", KindDockerfile, "FROM nginx:1.27", "FROM " + pinnedNginx},
+		{"unterminated heredoc", KindDockerfile, "RUN echo '<<EOF'\nFROM nginx:1.27\n",
+			"RUN echo '<<EOF'\nFROM " + pinnedNginx + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &Pinner{Mirror: mirrored, Registry: internal}
-			res, err := p.Pin("Dockerfile", []byte(tt.in), KindDockerfile)
+			res, err := p.Pin("file", []byte(tt.in), tt.kind)
 			if err != nil {
 				t.Fatal(err)
 			}

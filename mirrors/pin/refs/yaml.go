@@ -64,10 +64,21 @@ func (f *yamlFile) valueSpan(n *yaml.Node) (start, end int, reason string) {
 	if start < 0 {
 		return 0, 0, "position not found in the file"
 	}
-	switch n.Style {
-	case yaml.LiteralStyle, yaml.FoldedStyle:
+	// yaml.v3 places a node with an anchor (&name) or a tag (!!str) at
+	// those, not at its value.
+	for start < len(f.data) && (f.data[start] == '&' || f.data[start] == '!') {
+		for start < len(f.data) && f.data[start] != ' ' && f.data[start] != '\t' {
+			start++
+		}
+		for start < len(f.data) && (f.data[start] == ' ' || f.data[start] == '\t') {
+			start++
+		}
+	}
+	// Style is a bit set: a tagged value also has TaggedStyle.
+	switch {
+	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 		return 0, 0, "written as a block scalar; write the reference on one line"
-	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+	case n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
 		start++
 	}
 	end = start + len(n.Value)
@@ -153,8 +164,8 @@ func scanYAML(kind Kind, data []byte) ([]occurrence, error) {
 	return occs, nil
 }
 
-// dynamicValue says why a value is only known when the file is used, or
-// returns "".
+// dynamicValue returns why a value is only known when the file is used,
+// or "" when it is not.
 func dynamicValue(v string) string {
 	switch {
 	case strings.Contains(v, "{{"):
@@ -190,15 +201,8 @@ func (f *yamlFile) scalarImage(kind Kind, n *yaml.Node) (occurrence, bool) {
 	return o, true
 }
 
-// imageMap makes the occurrence for a Helm image map,
-// "image: {registry, repository, tag, digest}". The chart composes
-// registry/repository:tag, or @digest when it supports digest.
-func (f *yamlFile) imageMap(key, m *yaml.Node) (occurrence, bool) {
-	repository := mapValue(m, "repository")
-	if repository == nil || repository.Value == "" {
-		return occurrence{}, false
-	}
-	registry, tag, digest := mapValue(m, "registry"), mapValue(m, "tag"), mapValue(m, "digest")
+// composeRef joins the fields of a Helm image map the way charts do.
+func composeRef(registry, repository, tag, digest *yaml.Node) string {
 	ref := repository.Value
 	if registry != nil && registry.Value != "" {
 		ref = registry.Value + "/" + ref
@@ -209,6 +213,19 @@ func (f *yamlFile) imageMap(key, m *yaml.Node) (occurrence, bool) {
 	if digest != nil && digest.Value != "" {
 		ref += "@" + digest.Value
 	}
+	return ref
+}
+
+// imageMap makes the occurrence for a Helm image map,
+// "image: {registry, repository, tag, digest}". The chart composes
+// registry/repository:tag, or @digest when it supports digest.
+func (f *yamlFile) imageMap(key, m *yaml.Node) (occurrence, bool) {
+	repository := mapValue(m, "repository")
+	if repository == nil || repository.Value == "" {
+		return occurrence{}, false
+	}
+	registry, tag, digest := mapValue(m, "registry"), mapValue(m, "tag"), mapValue(m, "digest")
+	ref := composeRef(registry, repository, tag, digest)
 	o := occurrence{line: key.Line, ref: ref, unresolved: dynamicValue(ref)}
 	switch {
 	case o.unresolved != "":
