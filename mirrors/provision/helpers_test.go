@@ -47,8 +47,9 @@ type fixture struct {
 }
 
 // newFixture copies testdata/network.yaml and the account file into a
-// temporary folder, and starts a fake Harbor that has the TechDocs image.
-func newFixture(t *testing.T) *fixture {
+// temporary folder, and starts a fake Harbor with the options that has
+// the TechDocs image.
+func newFixture(t *testing.T, options ...harbortest.Option) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	data, err := os.ReadFile(filepath.Join("testdata", "network.yaml"))
@@ -70,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := writeFile(d.OutputDir(), File{Path: VerdaccioHtpasswd, Data: seed, Secret: true}); err != nil {
 		t.Fatal(err)
 	}
-	srv := harbortest.New(t)
+	srv := harbortest.New(t, options...)
 	c, err := harbor.New(srv.URL, harbor.WithBasicAuth(harbortest.AdminUser, harbortest.AdminPassword))
 	if err != nil {
 		t.Fatal(err)
