@@ -14,10 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/npmclient"
 	"github.com/sluice-dev/sluice/internal/npmfixture"
 	"github.com/sluice-dev/sluice/internal/verdacciotest"
 )
@@ -37,6 +39,8 @@ func startVerdaccio(t *testing.T, f *fixture) string {
 	addr := l.Addr().String()
 	l.Close()
 	f.d.NPM.Verdaccio.Listen = addr
+	f.d.NPM.URL = "http://" + addr + "/"
+	f.d.NPM.CAFile = ""
 	f.d.NPM.Verdaccio.Storage = filepath.Join(t.TempDir(), "storage")
 	f.apply(t)
 
@@ -201,4 +205,50 @@ func envOf(f *fixture, account string) string {
 		}
 	}
 	panic(fmt.Sprintf("no account %s", account))
+}
+
+// TestNpmUsesGeneratedNpmrc runs the real npm in a project that has only
+// the generated .npmrc, against Verdaccio with the generated config: the
+// token from $NPM_TOKEN reaches Verdaccio, so a team's reader sees the
+// team's package and another team's reader does not.
+func TestNpmUsesGeneratedNpmrc(t *testing.T) {
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Fatalf("npm is not installed: %v", err)
+	}
+	f := newFixture(t)
+	base := startVerdaccio(t, f)
+	tokens := map[string]string{}
+	for _, user := range []string{"sluice", "ci-payments", "ci-web"} {
+		token, status := login(t, base, user, passwords[envOf(f, user)])
+		if token == "" {
+			t.Fatalf("login as %s: status %d", user, status)
+		}
+		tokens[user] = token
+	}
+	if status := publish(t, base, tokens["sluice"], "@payments/ledger"); status != http.StatusCreated {
+		t.Fatalf("publish as sluice: status %d", status)
+	}
+	project := t.TempDir()
+	npmrc, err := os.ReadFile(filepath.Join(f.d.OutputDir(), "clients", ".npmrc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(project, ".npmrc"), npmrc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(project, "package.json"), []byte(`{"name":"app","version":"1.0.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	view := []string{"view", "@payments/ledger", "version"}
+
+	t.Setenv("NPM_TOKEN", tokens["ci-payments"])
+	out, err := npmclient.Run(t, project, base, view)
+	if err != nil || !strings.Contains(out, "1.0.0") {
+		t.Errorf("npm view as ci-payments: %v\n%s", err, out)
+	}
+
+	t.Setenv("NPM_TOKEN", tokens["ci-web"])
+	if out, err := npmclient.Run(t, project, base, view); err == nil {
+		t.Errorf("npm view as ci-web succeeded:\n%s", out)
+	}
 }
