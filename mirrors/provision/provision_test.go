@@ -242,3 +242,19 @@ func TestLostCredentialFileRefreshesSecret(t *testing.T) {
 		t.Errorf("pull secret not written again: %v", err)
 	}
 }
+
+func TestCredentialFilesGolden(t *testing.T) {
+	d, err := Load(filepath.Join("testdata", "network.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := robotCredential{Registry: "harbor.internal", Username: "robot$payments+sluice-pull",
+		Password: "test-secret"}
+	for _, push := range []bool{true, false} {
+		f := credentialFile(d, "payments", push, c)
+		if !f.Secret {
+			t.Errorf("%s is not marked secret", f.Path)
+		}
+		checkGolden(t, filepath.Join("files", f.Path), f.Data)
+	}
+}
