@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -142,14 +141,7 @@ func send(t *testing.T, method, target, token string, body []byte) int {
 func TestVerdaccioRules(t *testing.T) {
 	f := newFixture(t)
 	base := startVerdaccio(t, f)
-	tokens := map[string]string{}
-	for _, user := range []string{"sluice", "ci-payments", "ci-web"} {
-		token, status := login(t, base, user, passwords[envOf(f, user)])
-		if token == "" {
-			t.Fatalf("login as %s: status %d, no token", user, status)
-		}
-		tokens[user] = token
-	}
+	tokens := loginAll(t, f, base)
 	if _, status := login(t, base, "newcomer", "newcomer-password"); status < 400 {
 		t.Errorf("sign-up of a new account: status %d, want it rejected", status)
 	}
@@ -197,14 +189,18 @@ func TestVerdaccioRules(t *testing.T) {
 	}
 }
 
-// envOf returns the password variable of an account.
-func envOf(f *fixture, account string) string {
+// loginAll logs every declared account in and returns their tokens.
+func loginAll(t *testing.T, f *fixture, base string) map[string]string {
+	t.Helper()
+	tokens := map[string]string{}
 	for _, a := range f.d.NPM.Verdaccio.Accounts {
-		if a.Name == account {
-			return a.PasswordEnv
+		token, status := login(t, base, a.Name, passwords[a.PasswordEnv])
+		if token == "" {
+			t.Fatalf("login as %s: status %d, no token", a.Name, status)
 		}
+		tokens[a.Name] = token
 	}
-	panic(fmt.Sprintf("no account %s", account))
+	return tokens
 }
 
 // TestNpmUsesGeneratedNpmrc runs the real npm in a project that has only
@@ -217,14 +213,7 @@ func TestNpmUsesGeneratedNpmrc(t *testing.T) {
 	}
 	f := newFixture(t)
 	base := startVerdaccio(t, f)
-	tokens := map[string]string{}
-	for _, user := range []string{"sluice", "ci-payments", "ci-web"} {
-		token, status := login(t, base, user, passwords[envOf(f, user)])
-		if token == "" {
-			t.Fatalf("login as %s: status %d", user, status)
-		}
-		tokens[user] = token
-	}
+	tokens := loginAll(t, f, base)
 	if status := publish(t, base, tokens["sluice"], "@payments/ledger"); status != http.StatusCreated {
 		t.Fatalf("publish as sluice: status %d", status)
 	}
