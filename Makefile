@@ -37,6 +37,8 @@ fuzz: ## run each parser fuzz test for FUZZTIME (default 30s)
 	$(GO) test ./mirrors/harbor -run '^$$' -fuzz '^FuzzNewError$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./mirrors/pin/refs -run '^$$' -fuzz '^FuzzPinDockerfile$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./mirrors/pin/refs -run '^$$' -fuzz '^FuzzPinYAML$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./mirrors/provision -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./mirrors/techdocs -run '^$$' -fuzz '^FuzzPage$$' -fuzztime $(or $(FUZZTIME),30s)
 
 demo: build tools ## sync an example manifest into a local Verdaccio and npm ci from it alone
 	$(GO) run ./internal/demo -upstream "$(UPSTREAM)"

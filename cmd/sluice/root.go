@@ -66,7 +66,8 @@ ledger that 'sluice ledger verify' checks.`,
 	root.AddCommand(newSyncCommand(g), newPlanCommand(g), newPinCommand(g), newLedgerCommand(g),
 		newDBCommand(g), newScanCommand(g), newReportCommand(g), newApprovalsCommand(g),
 		newEvidenceCommand(g), newPolicyCommand(g), newPluginCommand(g), newClientsCommand(),
-		newKeysCommand(g), newVerifyCommand(g), newVersionCommand())
+		newKeysCommand(g), newVerifyCommand(g), newProvisionCommand(g), newTechDocsCommand(),
+		newVersionCommand())
 	return root
 }
 

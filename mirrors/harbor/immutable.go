@@ -128,13 +128,7 @@ func (c *Client) EnsureImmutability(ctx context.Context, project string, want []
 	}
 	var changes []Change
 	for _, w := range want {
-		i := -1
-		for j, h := range have {
-			if h.Repositories == w.Repositories && h.Tags == w.Tags {
-				i = j
-				break
-			}
-		}
+		i := matchImmutable(have, w)
 		need := "to create immutable tag rules (project admin or maintainer)"
 		switch {
 		case i < 0:

@@ -207,15 +207,7 @@ func (c *Client) createProject(ctx context.Context, name string, want ProjectSet
 	if err != nil {
 		return ProjectResult{}, err
 	}
-	b := strconv.FormatBool
-	changes := []Change{{Field: "project", To: name}, {Field: "public", To: b(want.Public)},
-		{Field: "prevent_vul", To: b(want.PreventVulnerable)}}
-	if want.Severity != "" {
-		changes = append(changes, Change{Field: "severity", To: want.Severity})
-	}
-	changes = append(changes, Change{Field: "enable_content_trust_cosign", To: b(want.CosignRequired)},
-		Change{Field: "auto_scan", To: b(want.AutoScan)})
-	return ProjectResult{Project: p, Created: true, Changes: changes}, nil
+	return ProjectResult{Project: p, Created: true, Changes: createdProject(name, want)}, nil
 }
 
 // settingsDiff lists the settings in want that differ from have. An empty

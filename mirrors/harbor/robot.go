@@ -222,18 +222,7 @@ func (c *Client) EnsureRobot(ctx context.Context, spec RobotSpec) (RobotResult, 
 // updateRobot corrects an existing robot to match spec, with
 // PUT /robots/{id}, which takes the whole Robot with its full name.
 func (c *Client) updateRobot(ctx context.Context, have Robot, spec RobotSpec) (RobotResult, error) {
-	var changes []Change
-	if !sameAccess(have.Access, spec.Access) {
-		changes = append(changes, Change{Field: "robot permissions", From: accessString(have.Access),
-			To: accessString(spec.Access)})
-	}
-	if have.Description != spec.Description {
-		changes = append(changes, Change{Field: "robot description", From: have.Description,
-			To: spec.Description})
-	}
-	if have.Disabled {
-		changes = append(changes, Change{Field: "robot disabled", From: "true", To: "false"})
-	}
+	changes := robotChanges(have, spec)
 	if len(changes) == 0 {
 		return RobotResult{Robot: have}, nil
 	}
