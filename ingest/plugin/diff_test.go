@@ -130,9 +130,9 @@ func TestComputeWarnsMissingPeers(t *testing.T) {
 }
 
 func TestComputeRejectsBadLockfile(t *testing.T) {
-	_, err := Compute(context.Background(), backstageRegistry(t), jenkinsCommon(), "pnpm-lock.yaml",
-		[]byte("lockfileVersion: '9.0'\n"))
-	if err == nil || !strings.Contains(err.Error(), "app lockfile: pnpm-lock.yaml") {
+	_, err := Compute(context.Background(), backstageRegistry(t), jenkinsCommon(), "package-lock.json",
+		[]byte("{\"lockfileVersion\": 3, \"packages\": [\n"))
+	if err == nil || !strings.Contains(err.Error(), "app lockfile: package-lock.json") {
 		t.Errorf("error = %v, want it to name the app lockfile", err)
 	}
 }
