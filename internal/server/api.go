@@ -173,12 +173,22 @@ func (s *Server) findings(key string) (*scanners.ArtifactReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := scanners.LoadResult(s.db, key)
+	res, err := s.scanResult(key)
 	if err != nil {
 		return nil, err
 	}
 	rep := scanners.NewArtifactReport(a, res)
 	return &rep, nil
+}
+
+// scanResult returns an artifact's stored scan result, or an error
+// wrapping scanners.ErrNoResult.
+func (s *Server) scanResult(key string) (*scanners.ScanResult, error) {
+	res, err := scanners.LoadResult(s.db, key)
+	if err == nil && res == nil {
+		err = fmt.Errorf("%s: %w", key, scanners.ErrNoResult)
+	}
+	return res, err
 }
 
 func (s *Server) getFindings(w http.ResponseWriter, r *http.Request, _ *Identity) {
@@ -239,7 +249,7 @@ func (s *Server) getSBOM(w http.ResponseWriter, r *http.Request, _ *Identity) {
 // serveSBOM sends an artifact's stored SBOM, SPDX (default) or CycloneDX
 // JSON, as a download.
 func (s *Server) serveSBOM(w http.ResponseWriter, r *http.Request, key, format string) {
-	res, err := scanners.LoadResult(s.db, key)
+	res, err := s.scanResult(key)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -41,9 +41,9 @@ type Config struct {
 	// Policy is the risk policy file; required with a mirror.
 	Policy string `yaml:"policy"`
 	// Scan turns the scan stage on (needs `sluice db import` first).
-	Scan bool         `yaml:"scan"`
-	NPM  NPMSettings  `yaml:"npm"`
-	OIDC *OIDCConfig  `yaml:"oidc"`
+	Scan bool        `yaml:"scan"`
+	NPM  NPMSettings `yaml:"npm"`
+	OIDC *OIDCConfig `yaml:"oidc"`
 	// Tokens are static API tokens for build agents.
 	Tokens []StaticToken `yaml:"tokens"`
 	// Schedules maps a manifest name to a cron schedule, overriding the
