@@ -63,8 +63,8 @@ func schedulerConfig(t *testing.T, upstream, schedule string) *Config {
 	}
 	sum := sha256.Sum256([]byte(agentToken))
 	cfg := &Config{DataDir: filepath.Join(dir, "data"), Manifests: []string{mdir},
-		NPM:    NPMSettings{Upstream: upstream, Retries: 1},
-		Tokens: []StaticToken{{Name: "build-agent", SHA256: hex.EncodeToString(sum[:]), Roles: []Role{RoleRequester}}},
+		NPM:           NPMSettings{Upstream: upstream, Retries: 1},
+		Tokens:        []StaticToken{{Name: "build-agent", SHA256: hex.EncodeToString(sum[:]), Roles: []Role{RoleRequester}}},
 		ShutdownGrace: 200 * time.Millisecond}
 	if err := cfg.check(); err != nil {
 		t.Fatal(err)

@@ -169,6 +169,19 @@ func TestReviewPageForms(t *testing.T) {
 			t.Errorf("request = %s via %q, want approved via review-page", r.Status, r.Approvals[0].Via)
 		}
 	})
+	t.Run("plugin page shows scripts and dependency diff", func(t *testing.T) {
+		resp, page := get(t, alice, f.url+"/ui/requests/"+plugin11)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("plugin page = %d", resp.StatusCode)
+		}
+		for _, want := range []string{"install-scripts", "postinstall", "Compared with 1.0.0",
+			`<td>added</td><td>debug</td><td></td><td>^4.3.0</td>`,
+			`<td>changed</td><td>ms</td><td>^2.1.0</td><td>^2.1.3</td>`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("plugin page lacks %q", want)
+			}
+		}
+	})
 	t.Run("sign out needs the token", func(t *testing.T) {
 		resp, _ := postForm(t, alice, f.url+"/ui/logout", url.Values{}, "")
 		if resp.StatusCode != http.StatusForbidden {
