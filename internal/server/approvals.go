@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest/state"
@@ -29,8 +30,19 @@ func viewRequest(r *approvals.Request) requestView {
 // requestViews returns the requests that keep accepts, after rejecting
 // those whose expiry has passed.
 func (s *Server) requestViews(keep func(*approvals.Request) bool) ([]requestView, error) {
-	if _, err := approvals.ExpireDue(s.db); err != nil {
+	// ExpireDue writes one transaction per pending request, so it runs
+	// only when a request is due, not on every list.
+	now := time.Now()
+	due, err := approvals.Requests(s.db, func(r *approvals.Request) bool {
+		return r.Status == approvals.StatusPending && r.Expired(now)
+	})
+	if err != nil {
 		return nil, err
+	}
+	if len(due) > 0 {
+		if _, err := approvals.ExpireDue(s.db); err != nil {
+			return nil, err
+		}
 	}
 	reqs, err := approvals.Requests(s.db, keep)
 	if err != nil {
