@@ -35,7 +35,7 @@ type Config struct {
 	DataDir string `yaml:"dataDir"`
 	// Manifests lists manifest files and folders to serve and schedule.
 	Manifests []string `yaml:"manifests"`
-	// RequestsDir is where filed ingestion requests are written as
+	// RequestsDir is the folder that filed ingestion requests are written to as
 	// manifests (default <dataDir>/requests); it is loaded with Manifests.
 	RequestsDir string `yaml:"requestsDir"`
 	// Policy is the risk policy file; required with a mirror.

@@ -8,11 +8,11 @@ import (
 
 // Role sets of the API's operations.
 var (
-	anyRole     = AllRoles
-	requesters  = []Role{RoleRequester, RoleAdmin}
-	deciders    = []Role{RoleApprover, RoleSecurity}
-	evidenceers = []Role{RoleAuditor, RoleSecurity, RoleAdmin}
-	reviewers   = []Role{RoleApprover, RoleSecurity, RoleAuditor, RoleAdmin}
+	anyRole         = AllRoles
+	requesters      = []Role{RoleRequester, RoleAdmin}
+	deciders        = []Role{RoleApprover, RoleSecurity}
+	evidenceReaders = []Role{RoleAuditor, RoleSecurity, RoleAdmin}
+	reviewers       = []Role{RoleApprover, RoleSecurity, RoleAuditor, RoleAdmin}
 )
 
 // route is one API operation: the method and path pattern the document
@@ -37,7 +37,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", v1 + "/artifacts", anyRole, s.listArtifacts},
 		{"GET", v1 + "/artifacts/{key}", anyRole, s.getArtifact},
 		{"GET", v1 + "/artifacts/{key}/findings", anyRole, s.getFindings},
-		{"GET", v1 + "/artifacts/{key}/evidence", evidenceers, s.getEvidence},
+		{"GET", v1 + "/artifacts/{key}/evidence", evidenceReaders, s.getEvidence},
 		{"GET", v1 + "/artifacts/{key}/sbom", anyRole, s.getSBOM},
 		{"GET", v1 + "/approval-requests", anyRole, s.listApprovalRequests},
 		{"POST", v1 + "/approval-requests", requesters, s.createApprovalRequest},
@@ -48,7 +48,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", v1 + "/plugin-requests", requesters, s.createPluginRequest},
 		{"GET", v1 + "/plugin-requests/{key}", anyRole, s.getPluginRequest},
 		{"GET", v1 + "/reports/{target}", anyRole, s.getReport},
-		{"GET", v1 + "/ledger/export", evidenceers, s.exportLedger},
+		{"GET", v1 + "/ledger/export", evidenceReaders, s.exportLedger},
 		{"GET", v1 + "/whoami", anyRole, s.whoami},
 	}
 }

@@ -13,7 +13,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -102,7 +101,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Close stops the scheduler, waits for running syncs and closes the store.
 func (s *Server) Close() error {
 	s.runs.stop(s.cfg.ShutdownGrace)
-	return errors.Join(s.db.Close())
+	return s.db.Close()
 }
 
 // Start starts the scheduler: it resumes syncs a previous stop

@@ -28,7 +28,7 @@ var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"pathEsc": url.PathEscape,
 }).ParseFS(uiFiles, "templates/*.html"))
 
-// pageData is what every page template receives.
+// pageData is the input of every page template.
 type pageData struct {
 	Title    string
 	Identity *Identity
@@ -153,7 +153,7 @@ func (s *Server) uiFail(w http.ResponseWriter, sess *session, err error) {
 	s.render(w, status, "error.html", p)
 }
 
-// reviewData is what the request page shows.
+// reviewData is the content of the request page.
 type reviewData struct {
 	Request   requestView
 	Evidence  *approvals.Evidence
