@@ -2,7 +2,6 @@ package server
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,41 +199,8 @@ func (s *Server) getFindings(w http.ResponseWriter, r *http.Request, _ *Identity
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// artifactEvidence is everything recorded about one artifact.
-type artifactEvidence struct {
-	Artifact   *state.Artifact       `json:"artifact"`
-	Evaluation *approvals.Evaluation `json:"evaluation,omitempty"`
-	Evidence   *approvals.Evidence   `json:"evidence,omitempty"`
-	Request    *approvals.Request    `json:"request,omitempty"`
-	LeadTime   approvals.LeadTime    `json:"leadTime"`
-	Ledger     []state.Entry         `json:"ledger"`
-}
-
-func (s *Server) evidence(key string) (*artifactEvidence, error) {
-	a, err := s.db.Artifact(key)
-	if err != nil {
-		return nil, err
-	}
-	ae := &artifactEvidence{Artifact: a}
-	if ae.Evaluation, err = approvals.LoadEvaluation(s.db, key); err == nil {
-		if ae.Evidence, _, err = approvals.LoadEvidence(s.blobs, ae.Evaluation.Evidence); err != nil {
-			return nil, err
-		}
-	} else if !errors.Is(err, approvals.ErrNoEvaluation) {
-		return nil, err
-	}
-	if ae.Request, err = approvals.LoadRequest(s.db, key); err != nil && !errors.Is(err, approvals.ErrNoRequest) {
-		return nil, err
-	}
-	if ae.Ledger, err = s.db.Ledger(key); err != nil {
-		return nil, err
-	}
-	ae.LeadTime, _ = approvals.LeadTimeOf(ae.Ledger)
-	return ae, nil
-}
-
 func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request, _ *Identity) {
-	ae, err := s.evidence(r.PathValue("key"))
+	ae, err := approvals.CollectEvidence(s.db, s.blobs, r.PathValue("key"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

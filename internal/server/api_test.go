@@ -285,7 +285,7 @@ func TestAPI(t *testing.T) {
 	})
 
 	t.Run("evidence and sbom", func(t *testing.T) {
-		var ae artifactEvidence
+		var ae approvals.ArtifactEvidence
 		f.mustCall(http.StatusOK, "GET", "/api/v1/artifacts/"+lodashKey+"/evidence", tok("audrey"), nil, &ae)
 		if ae.Request == nil || len(ae.Request.Approvals) != 1 || ae.Request.Approvals[0].Via != "api" {
 			t.Errorf("evidence request = %+v", ae.Request)

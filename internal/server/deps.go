@@ -1,17 +1,13 @@
 package server
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/internal/npmsemver"
+	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
 )
 
 // dependencyDiff compares an npm artifact's declared dependencies with
@@ -84,39 +80,25 @@ func (s *Server) dependencyDiff(key string) (*dependencyDiff, error) {
 }
 
 // packageDependencies reads the dependencies and optionalDependencies of
-// package/package.json in a stored npm tarball.
+// the package.json in a stored npm tarball.
 func (s *Server) packageDependencies(digest string) (map[string]string, error) {
 	f, err := s.blobs.Open(digest)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	gz, err := gzip.NewReader(f)
+	pkg, err := mirrornpm.ReadPackageJSON(f)
 	if err != nil {
 		return nil, err
 	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("the tarball has no package/package.json")
+	out := map[string]string{}
+	for _, field := range []string{"dependencies", "optionalDependencies"} {
+		deps, _ := pkg[field].(map[string]any)
+		for name, spec := range deps {
+			if v, ok := spec.(string); ok {
+				out[name] = v
+			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		if h.Name != "package/package.json" {
-			continue
-		}
-		var pkg struct {
-			Dependencies         map[string]string `json:"dependencies"`
-			OptionalDependencies map[string]string `json:"optionalDependencies"`
-		}
-		if err := json.NewDecoder(io.LimitReader(tr, 8<<20)).Decode(&pkg); err != nil {
-			return nil, fmt.Errorf("package.json: %w", err)
-		}
-		out := map[string]string{}
-		maps.Copy(out, pkg.Dependencies)
-		maps.Copy(out, pkg.OptionalDependencies)
-		return out, nil
 	}
+	return out, nil
 }

@@ -216,6 +216,15 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	if opts.mirrorToken != "" {
 		t.Setenv("SLUICE_NPM_MIRROR_TOKEN", opts.mirrorToken)
 	}
+	f := startServer(t, cfg)
+	f.idp, f.upstream = idp, upstream
+	return f
+}
+
+// startServer starts a server on cfg with its handler on loopback, and
+// closes both when the test ends.
+func startServer(t *testing.T, cfg *Config) *fixture {
+	t.Helper()
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +239,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	return &fixture{t: t, srv: srv, url: hs.URL, idp: idp, cfg: cfg, upstream: upstream}
+	return &fixture{t: t, srv: srv, url: hs.URL, cfg: cfg}
 }
 
 // call sends a request with an optional bearer token and JSON body and

@@ -72,20 +72,6 @@ func schedulerConfig(t *testing.T, upstream, schedule string) *Config {
 	return cfg
 }
 
-func startServer(t *testing.T, cfg *Config) (*Server, *fixture) {
-	t.Helper()
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return srv, &fixture{t: t, srv: srv, url: hs.URL, cfg: cfg}
-}
-
 // waitStatus polls a run until it has status.
 func waitStatus(t *testing.T, srv *Server, id, status string) *Run {
 	t.Helper()
@@ -107,13 +93,23 @@ func waitStatus(t *testing.T, srv *Server, id, status string) *Run {
 
 func TestTriggerNeverOverlaps(t *testing.T) {
 	up := newGatedUpstream(t)
-	srv, f := startServer(t, schedulerConfig(t, up.url, ""))
-	t.Cleanup(func() { srv.Close() })
+	f := startServer(t, schedulerConfig(t, up.url, ""))
+	srv := f.srv
 	var first Run
 	f.mustCall(http.StatusAccepted, "POST", "/api/v1/runs", agentToken, map[string][]string{"manifests": {"tools"}}, &first)
-	running := waitStatus(t, srv, first.ID, RunRunning)
-	if running.Progress.Phase != "resolve" {
-		t.Errorf("progress phase = %q, want resolve", running.Progress.Phase)
+	waitStatus(t, srv, first.ID, RunRunning)
+	// The upstream holds the registry ping, so the run stays in resolve.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r, err := srv.runs.get(first.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Progress.Phase == "resolve" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("progress phase = %q, want resolve", r.Progress.Phase)
+		}
 	}
 	status, data := f.call("POST", "/api/v1/runs", agentToken, map[string][]string{"manifests": {"tools"}})
 	if status != http.StatusConflict || decodeError(t, data).Code != codeConflict {
@@ -168,8 +164,7 @@ func TestMissedScheduleRunsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, _ = startServer(t, cfg)
-	t.Cleanup(func() { srv.Close() })
+	srv = startServer(t, cfg).srv
 	runs, err := srv.runs.list()
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +178,8 @@ func TestMissedScheduleRunsOnce(t *testing.T) {
 func TestShutdownResumesRun(t *testing.T) {
 	up := newGatedUpstream(t)
 	cfg := schedulerConfig(t, up.url, "")
-	srv, f := startServer(t, cfg)
+	f := startServer(t, cfg)
+	srv := f.srv
 	var run Run
 	f.mustCall(http.StatusAccepted, "POST", "/api/v1/runs", agentToken, map[string][]string{"manifests": {"tools"}}, &run)
 	waitStatus(t, srv, run.ID, RunRunning)
@@ -201,8 +197,7 @@ func TestShutdownResumesRun(t *testing.T) {
 	}
 
 	up.release()
-	srv2, _ := startServer(t, cfg)
-	t.Cleanup(func() { srv2.Close() })
+	srv2 := startServer(t, cfg).srv
 	old, err := srv2.runs.get(run.ID)
 	if err != nil {
 		t.Fatal(err)

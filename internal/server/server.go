@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/ingest"
@@ -58,6 +59,8 @@ type Server struct {
 	sessions    *sessions
 	routes      []route
 	handler     http.Handler
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // New opens the configured data directory and builds the server. Close
@@ -98,10 +101,14 @@ func New(cfg *Config, opts ...Option) (*Server, error) {
 // Handler returns the HTTP handler of the API, metrics and review page.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops the scheduler, waits for running syncs and closes the store.
+// Close stops the scheduler, waits for running syncs and closes the
+// store. Calls after the first return the first call's error.
 func (s *Server) Close() error {
-	s.runs.stop(s.cfg.ShutdownGrace)
-	return s.db.Close()
+	s.closeOnce.Do(func() {
+		s.runs.stop(s.cfg.ShutdownGrace)
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
 }
 
 // Start starts the scheduler: it resumes syncs a previous stop

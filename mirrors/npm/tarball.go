@@ -13,10 +13,10 @@ import (
 // maxPackageJSON bounds the package.json read from a tarball.
 const maxPackageJSON = 16 << 20
 
-// readPackageJSON returns the package.json at the top of an npm tarball's
+// ReadPackageJSON returns the package.json at the top of an npm tarball's
 // single root folder (usually "package/"), as a generic JSON object so that
 // every field the author wrote is published unchanged.
-func readPackageJSON(r io.Reader) (map[string]any, error) {
+func ReadPackageJSON(r io.Reader) (map[string]any, error) {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("tarball is not gzip: %w", err)
