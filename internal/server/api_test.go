@@ -338,6 +338,14 @@ func TestAuthRefused(t *testing.T) {
 			}
 		})
 	}
+	t.Run("document needs no token", func(t *testing.T) {
+		for _, path := range []string{"/api/v1/openapi.yaml", "/.well-known/openapi.yaml"} {
+			status, data := f.call("GET", path, "", nil)
+			if status != http.StatusOK || !strings.HasPrefix(string(data), "openapi: 3.0.3") {
+				t.Errorf("GET %s = %d, want the OpenAPI document", path, status)
+			}
+		}
+	})
 	t.Run("valid token and static token", func(t *testing.T) {
 		var who map[string]any
 		f.mustCall(http.StatusOK, "GET", "/api/v1/whoami", f.idp.token(t, "bob"), nil, &who)
