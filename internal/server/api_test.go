@@ -226,6 +226,22 @@ func TestAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("method not allowed", func(t *testing.T) {
+		req, _ := http.NewRequest("DELETE", f.url+"/api/v1/runs", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if e := decodeError(t, data); resp.StatusCode != http.StatusMethodNotAllowed || e.Code != codeMethodNotAllowed {
+			t.Errorf("DELETE /api/v1/runs = %d %+v", resp.StatusCode, e)
+		}
+		if allow := resp.Header.Get("Allow"); allow != "GET, POST" {
+			t.Errorf("Allow = %q, want GET, POST", allow)
+		}
+	})
+
 	t.Run("request id", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", f.url+"/api/v1/artifacts/npm%2Fnone@1.0.0", nil)
 		req.Header.Set("Authorization", "Bearer "+tok("audrey"))

@@ -21,14 +21,15 @@ import (
 
 // Error codes of the API's error documents.
 const (
-	codeBadRequest      = "bad_request"
-	codeUnauthenticated = "unauthenticated"
-	codeForbidden       = "forbidden"
-	codeSeparation      = "separation_of_duties"
-	codeNotApprover     = "not_in_approval_chain"
-	codeNotFound        = "not_found"
-	codeConflict        = "conflict"
-	codeInternal        = "internal"
+	codeBadRequest       = "bad_request"
+	codeUnauthenticated  = "unauthenticated"
+	codeForbidden        = "forbidden"
+	codeSeparation       = "separation_of_duties"
+	codeNotApprover      = "not_in_approval_chain"
+	codeNotFound         = "not_found"
+	codeConflict         = "conflict"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeInternal         = "internal"
 )
 
 // apiError is the body of every error response:

@@ -56,8 +56,20 @@ func (s *Server) apiRoutes() []route {
 func (s *Server) routesHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes = s.apiRoutes()
+	allowed := map[string][]string{}
 	for _, rt := range s.routes {
 		mux.Handle(rt.method+" "+rt.path, s.guard(rt.roles, rt.handle))
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// A path without a method matches the methods no route serves, so
+	// they get the API's error document instead of the mux's plain text.
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, r, http.StatusMethodNotAllowed, codeMethodNotAllowed,
+				r.Method+" is not allowed on "+r.URL.Path+": use "+allow)
+		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
