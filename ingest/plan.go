@@ -51,7 +51,7 @@ type Plan struct {
 // request to the upstream for the size of each new tarball.
 func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, error) {
 	r.defaults()
-	resolved, notes, err := r.resolve(ctx, ms)
+	resolved, notes, err := r.resolve(ctx, ms, npmRequests)
 	if err != nil {
 		return nil, err
 	}

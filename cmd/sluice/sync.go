@@ -94,6 +94,27 @@ func (f *npmFlags) evaluation(st *store, r *ingest.Runner, log *slog.Logger) (*a
 	return approvals.NewStage(p, st.db, st.blobs, opts...), nil
 }
 
+// addStages sets the runner's scan stage and, when a policy is given, its
+// evaluation stage. The caller calls the returned function when the run
+// ends.
+func (f *npmFlags) addStages(g *globals, sf *scanFlags, st *store, r *ingest.Runner,
+	log *slog.Logger) (func() error, error) {
+	stage, closeScanner, err := sf.stage(g, st, r.NPM, log)
+	if err != nil {
+		return nil, err
+	}
+	r.Scan = stage
+	evaluate, err := f.evaluation(st, r, log)
+	if err != nil {
+		closeScanner()
+		return nil, err
+	}
+	if evaluate != nil {
+		r.Evaluate = evaluate
+	}
+	return closeScanner, nil
+}
+
 func mirrorPublisher(mirror string, client *fetch.Client) (*mirrornpm.Publisher, error) {
 	auth := mirrornpm.Auth{Token: os.Getenv("SLUICE_NPM_MIRROR_TOKEN"),
 		Username: os.Getenv("SLUICE_NPM_MIRROR_USER"), Password: os.Getenv("SLUICE_NPM_MIRROR_PASSWORD")}
@@ -156,18 +177,12 @@ is killed loses nothing; run it again to continue.`,
 			if err != nil {
 				return err
 			}
-			stage, closeScanner, err := sf.stage(g, st, r.NPM, log)
+			closeScanner, err := f.addStages(g, sf, st, r, log)
 			if err != nil {
 				return err
 			}
 			defer closeScanner()
-			r.Scan = stage
-			evaluate, err := f.evaluation(st, r, log)
-			if err != nil {
-				return err
-			}
-			if evaluate != nil {
-				r.Evaluate = evaluate
+			if r.Evaluate != nil {
 				if _, err := approvals.ExpireDue(st.db); err != nil {
 					return err
 				}

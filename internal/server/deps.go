@@ -1,13 +1,14 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 
+	ingestnpm "github.com/sluice-dev/sluice/ingest/npm"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/internal/npmsemver"
-	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
 )
 
 // dependencyDiff compares an npm artifact's declared dependencies with
@@ -87,18 +88,19 @@ func (s *Server) packageDependencies(digest string) (map[string]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	pkg, err := mirrornpm.ReadPackageJSON(f)
+	data, err := ingestnpm.PackageJSON(f)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
-	for _, field := range []string{"dependencies", "optionalDependencies"} {
-		deps, _ := pkg[field].(map[string]any)
-		for name, spec := range deps {
-			if v, ok := spec.(string); ok {
-				out[name] = v
-			}
-		}
+	var pkg struct {
+		Dependencies         map[string]string `json:"dependencies"`
+		OptionalDependencies map[string]string `json:"optionalDependencies"`
 	}
+	if err := json.Unmarshal(data, &pkg); err != nil {
+		return nil, fmt.Errorf("invalid package.json: %w", err)
+	}
+	out := map[string]string{}
+	maps.Copy(out, pkg.Dependencies)
+	maps.Copy(out, pkg.OptionalDependencies)
 	return out, nil
 }

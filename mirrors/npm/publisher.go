@@ -271,7 +271,7 @@ func (p *Publisher) Publish(ctx context.Context, a *state.Artifact, tarball func
 // publishBody builds the document npm clients send on publish: the
 // version's package.json with its dist fields, and the tarball attached.
 func (p *Publisher) publishBody(a *state.Artifact, tgz []byte) ([]byte, error) {
-	manifest, err := ReadPackageJSON(bytes.NewReader(tgz))
+	manifest, err := readPackageJSON(bytes.NewReader(tgz))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Key(), err)
 	}
