@@ -255,7 +255,10 @@ func (m *runManager) trigger(names []string, trigger, actor string) (*Run, error
 		m.busy[n] = r.ID
 	}
 	m.live[r.ID] = r
-	return r, nil
+	// The worker changes r under m.mu from now on, so the caller gets a
+	// copy taken while the lock is still held.
+	cp := *r
+	return &cp, nil
 }
 
 func (m *runManager) work() {
