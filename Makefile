@@ -40,8 +40,8 @@ fuzz: ## run each parser fuzz test for FUZZTIME (default 30s)
 	$(GO) test ./mirrors/provision -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./mirrors/techdocs -run '^$$' -fuzz '^FuzzPage$$' -fuzztime $(or $(FUZZTIME),30s)
 
-demo: build tools ## sync an example manifest into a local Verdaccio and npm ci from it alone
-	$(GO) run ./internal/demo -upstream "$(UPSTREAM)"
+demo: build tools ## sync an example manifest into a local Verdaccio and npm ci from it alone (SERVE=1: open the review page)
+	$(GO) run ./internal/demo -upstream "$(UPSTREAM)" $(if $(SERVE),-serve)
 
 bench: build tools ## mirror a ~1000-package lockfile cold and warm, beside npm ci through a pull-through Verdaccio
 	$(GO) run ./bench/npmmirror -record-from "$(RECORD_FROM)"

@@ -48,6 +48,11 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			name: "invalid schedule",
+			yaml: header + "spec:\n  schedule: \"61 * * * *\"\n  npm:\n    packages: [lodash]\n",
+			want: []wantProblem{{"8:13", "spec.schedule", `invalid cron schedule "61 * * * *"`}},
+		},
+		{
 			name: "invalid manifest name",
 			yaml: strings.Replace(npmSpec("    packages: [lodash]\n"), "name: frontend",
 				"name: Front_End", 1),

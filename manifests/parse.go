@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-dev/sluice/manifests/internal/yamlnode"
@@ -241,9 +242,12 @@ func (d *decoder) labels(n *yaml.Node) map[string]string {
 }
 
 func (d *decoder) spec(v yamlnode.Member, spec *Spec) {
-	f, ok := d.Mapping(v.Value, "spec", "npm")
+	f, ok := d.Mapping(v.Value, "spec", "npm", "schedule")
 	if !ok {
 		return
+	}
+	if sched, ok := f.Get("schedule"); ok {
+		spec.Schedule = d.schedule(sched.Value)
 	}
 	npm, ok := f.Get("npm")
 	if !ok {
@@ -253,6 +257,20 @@ func (d *decoder) spec(v yamlnode.Member, spec *Spec) {
 		return
 	}
 	spec.NPM = d.npm(npm)
+}
+
+// schedule returns the cron expression of spec.schedule and reports it
+// when robfig/cron's standard parser rejects it.
+func (d *decoder) schedule(n *yaml.Node) string {
+	s, ok := d.String(n, "spec.schedule")
+	if !ok {
+		return ""
+	}
+	if _, err := cron.ParseStandard(s); err != nil {
+		d.Errorf(n, "spec.schedule", "invalid cron schedule %q: %v; use five fields such as "+
+			"\"0 2 * * *\" or a descriptor such as @daily", s, err)
+	}
+	return s
 }
 
 // hasField reports whether a problem was already reported at field or

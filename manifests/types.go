@@ -47,6 +47,10 @@ type Metadata struct {
 type Spec struct {
 	// npm packages to bring in, with their transitive dependencies.
 	NPM *NPMSpec `json:"npm,omitempty"`
+	// When sluice serve syncs this manifest on its own: a five-field cron
+	// expression such as "0 2 * * *" (02:00 every night, server time) or a
+	// descriptor such as "@daily" or "@every 6h". Empty means only on request.
+	Schedule string `json:"schedule,omitempty" jsonschema:"minLength=1"`
 }
 
 // NPMSpec lists npm packages by name and version spec, and lockfiles whose

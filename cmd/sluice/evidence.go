@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,16 +11,6 @@ import (
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest/state"
 )
-
-// artifactEvidence is everything recorded about one artifact's passage.
-type artifactEvidence struct {
-	Artifact   *state.Artifact       `json:"artifact"`
-	Evaluation *approvals.Evaluation `json:"evaluation,omitempty"`
-	Evidence   *approvals.Evidence   `json:"evidence,omitempty"`
-	Request    *approvals.Request    `json:"request,omitempty"`
-	LeadTime   approvals.LeadTime    `json:"leadTime"`
-	Ledger     []state.Entry         `json:"ledger"`
-}
 
 func newEvidenceCommand(g *globals) *cobra.Command {
 	var asJSON bool
@@ -41,7 +30,7 @@ for npm or a full key such as npm/lodash@4.17.21.`,
 				return err
 			}
 			defer st.Close()
-			ae, err := collectEvidence(st, key)
+			ae, err := approvals.CollectEvidence(st.db, st.blobs, key)
 			if err != nil {
 				return err
 			}
@@ -56,31 +45,7 @@ for npm or a full key such as npm/lodash@4.17.21.`,
 	return cmd
 }
 
-func collectEvidence(st *store, key string) (*artifactEvidence, error) {
-	a, err := st.db.Artifact(key)
-	if err != nil {
-		return nil, err
-	}
-	ae := &artifactEvidence{Artifact: a}
-	if ae.Evaluation, err = approvals.LoadEvaluation(st.db, key); err == nil {
-		if ae.Evidence, _, err = approvals.LoadEvidence(st.blobs, ae.Evaluation.Evidence); err != nil {
-			return nil, err
-		}
-	} else if !errors.Is(err, approvals.ErrNoEvaluation) {
-		return nil, err
-	}
-	ae.Request, err = approvals.LoadRequest(st.db, key)
-	if err != nil && !errors.Is(err, approvals.ErrNoRequest) {
-		return nil, err
-	}
-	if ae.Ledger, err = st.db.Ledger(key); err != nil {
-		return nil, err
-	}
-	ae.LeadTime, _ = approvals.LeadTimeOf(ae.Ledger)
-	return ae, nil
-}
-
-func printEvidence(w io.Writer, ae *artifactEvidence) {
+func printEvidence(w io.Writer, ae *approvals.ArtifactEvidence) {
 	a := ae.Artifact
 	fmt.Fprintf(w, "artifact   %s\n", a.Key())
 	fmt.Fprintf(w, "state      %s\n", a.State)

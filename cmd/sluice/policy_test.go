@@ -119,7 +119,7 @@ func TestEvidenceCLI(t *testing.T) {
 		}
 	}
 	r = approvalsCLI(t, g, "evidence", "npm/esbuild@1.0.0", "--json")
-	var ae artifactEvidence
+	var ae approvals.ArtifactEvidence
 	if err := json.Unmarshal([]byte(r.stdout), &ae); err != nil {
 		t.Fatal(err)
 	}

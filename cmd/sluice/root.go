@@ -67,7 +67,7 @@ ledger that 'sluice ledger verify' checks.`,
 		newDBCommand(g), newScanCommand(g), newReportCommand(g), newApprovalsCommand(g),
 		newEvidenceCommand(g), newPolicyCommand(g), newPluginCommand(g), newClientsCommand(),
 		newKeysCommand(g), newVerifyCommand(g), newProvisionCommand(g), newTechDocsCommand(),
-		newVersionCommand())
+		newServeCommand(g), newRunsCommand(), newVersionCommand())
 	return root
 }
 

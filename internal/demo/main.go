@@ -29,10 +29,15 @@ import (
 	"github.com/sluice-dev/sluice/internal/verdacciotest"
 )
 
+// serveMode is the -serve flag.
+var serveMode bool
+
 func main() {
 	bin := flag.String("sluice", "bin/sluice", "sluice binary to run")
 	work := flag.String("work", "demo/.work", "folder for the demo's data, mirror storage and app copy; emptied first")
 	upstream := flag.String("upstream", "", "npm registry to sync from (default: the recorded registry on loopback)")
+	flag.BoolVar(&serveMode, "serve", false, "after the first sync, start sluice serve and print the review "+
+		"page's address and a reviewer's sign-in token instead of approving on the command line")
 	flag.Parse()
 	if err := run(*bin, *work, *upstream); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
@@ -124,6 +129,9 @@ func run(bin, work, upstream string) error {
 		}
 		table, _, _ := strings.Cut(report, "\n## ")
 		fmt.Println(table)
+	}
+	if serveMode {
+		return serveReview(bin, work, env, mirror.URL)
 	}
 	decisions := []struct {
 		title string
