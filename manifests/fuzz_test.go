@@ -40,8 +40,14 @@ func FuzzParseManifest(f *testing.F) {
 			t.Errorf("accepted metadata %+v", m.Metadata)
 		}
 		npm := m.Spec.NPM
-		if npm == nil || len(npm.Packages)+len(npm.Lockfiles) == 0 {
+		if npm == nil && len(m.Spec.Images) == 0 {
 			t.Fatalf("accepted a spec with nothing to ingest")
+		}
+		if npm == nil {
+			return
+		}
+		if len(npm.Packages)+len(npm.Lockfiles) == 0 {
+			t.Fatalf("accepted an npm spec with nothing to ingest")
 		}
 		for _, p := range npm.Packages {
 			if problem := checkPackageName(p.Name); problem != "" {

@@ -44,7 +44,7 @@ func TestParseInvalid(t *testing.T) {
 			yaml: "apiVersion: sluice.dev/v1\nkind: Manifest\n",
 			want: []wantProblem{
 				{"1:1", "metadata", "missing: add name, owner and dataClass"},
-				{"1:1", "spec", "missing: add npm.packages or npm.lockfiles"},
+				{"1:1", "spec", "missing: add npm.packages, npm.lockfiles or images"},
 			},
 		},
 		{
@@ -194,7 +194,7 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "empty spec",
 			yaml: header + "spec: {}\n",
-			want: []wantProblem{{"7:1", "spec", "nothing to ingest: add npm.packages or npm.lockfiles"}},
+			want: []wantProblem{{"7:1", "spec", "nothing to ingest: add npm.packages, npm.lockfiles or images"}},
 		},
 		{
 			name: "empty npm",

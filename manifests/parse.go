@@ -158,7 +158,7 @@ func (d *decoder) manifest(root *yaml.Node, m *Manifest) {
 	if v, ok := d.Required(f, root, "", "metadata", "add name, owner and dataClass"); ok {
 		d.metadata(v, m)
 	}
-	if v, ok := d.Required(f, root, "", "spec", "add npm.packages or npm.lockfiles"); ok {
+	if v, ok := d.Required(f, root, "", "spec", "add npm.packages, npm.lockfiles or images"); ok {
 		d.spec(v, &m.Spec)
 	}
 }
@@ -241,18 +241,24 @@ func (d *decoder) labels(n *yaml.Node) map[string]string {
 }
 
 func (d *decoder) spec(v yamlnode.Member, spec *Spec) {
-	f, ok := d.Mapping(v.Value, "spec", "npm")
+	f, ok := d.Mapping(v.Value, "spec", "npm", "images")
 	if !ok {
 		return
 	}
-	npm, ok := f.Get("npm")
-	if !ok {
+	npm, hasNPM := f.Get("npm")
+	images, hasImages := f.Get("images")
+	if !hasNPM && !hasImages {
 		if !hasField(d.errs, "spec") {
-			d.Errorf(v.Key, "spec", "nothing to ingest: add npm.packages or npm.lockfiles")
+			d.Errorf(v.Key, "spec", "nothing to ingest: add npm.packages, npm.lockfiles or images")
 		}
 		return
 	}
-	spec.NPM = d.npm(npm)
+	if hasNPM {
+		spec.NPM = d.npm(npm)
+	}
+	if hasImages {
+		spec.Images = d.images(images.Value)
+	}
 }
 
 // hasField reports whether a problem was already reported at field or
