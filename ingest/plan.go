@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 	"golang.org/x/sync/errgroup"
@@ -55,8 +56,12 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 	if err != nil {
 		return nil, err
 	}
+	images, err := r.resolveImages(ctx, ms)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{Counts: map[Status]int{}, Notes: notes}
-	p.Items = make([]PlanItem, len(resolved))
+	p.Items = make([]PlanItem, len(resolved), len(resolved)+len(images))
 	var sizes []int
 	for i, res := range resolved {
 		it := PlanItem{Key: state.ArtifactKey(state.EcosystemNPM, res.Name, res.Version), Name: res.Name,
@@ -75,6 +80,14 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 		}
 		p.Items[i] = it
 		p.Counts[it.Status]++
+	}
+	for _, img := range images {
+		it, err := r.planImage(img)
+		if err != nil {
+			return nil, err
+		}
+		p.Counts[it.Status]++
+		p.Items = append(p.Items, it)
 	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -98,6 +111,22 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 		})
 	}
 	return p, g.Wait()
+}
+
+// planImage compares a resolved image with the store. The size of a new
+// image is unknown (-1) until its manifests are fetched.
+func (r *Runner) planImage(img *oci.Resolved) (PlanItem, error) {
+	it := PlanItem{Key: imageKey(img), Name: img.Repository, Version: img.Digest, Status: StatusNew,
+		Size: -1, RequestedBy: img.RequestedBy}
+	a, err := r.DB.Artifact(it.Key)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+	case err != nil:
+		return it, err
+	default:
+		it.State, it.Size, it.Status = string(a.State), a.Size, planStatus(a)
+	}
+	return it, nil
 }
 
 func planStatus(a *state.Artifact) Status {

@@ -13,22 +13,27 @@ import (
 
 	"github.com/sluice-dev/sluice/ingest/blobs"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 )
 
-// Runner syncs manifests. Scan, Evaluate, Sign and Publisher may be nil:
-// a nil stage is recorded as skipped, and without a Publisher the run ends
-// with every artifact stored and ready to publish.
+// Runner syncs manifests. Scan, Evaluate, Sign and the publishers may be
+// nil: a nil stage is recorded as skipped, and without a publisher for an
+// ecosystem the run ends with its artifacts stored and ready to publish.
 type Runner struct {
 	DB    *state.DB
 	Blobs *blobs.Store
 	NPM   *npm.Registry
+	// Images reads container images from their registries.
+	Images *oci.Client
 
 	Scan     Stage
 	Evaluate Stage
 	Sign     Stage
-	Publish  Publisher
+	// Publish publishes npm packages, PublishImages container images.
+	Publish       Publisher
+	PublishImages ImagePublisher
 
 	// Concurrency bounds parallel downloads and uploads (default 8).
 	Concurrency int
@@ -36,6 +41,8 @@ type Runner struct {
 	Actor    string
 	Log      *slog.Logger
 	Progress Progress
+
+	imageFetcher *oci.Fetcher
 }
 
 // Summary counts what a sync did.
@@ -67,6 +74,9 @@ func (r *Runner) defaults() {
 	if r.Progress == nil {
 		r.Progress = nopProgress{}
 	}
+	if r.Images != nil && r.imageFetcher == nil {
+		r.imageFetcher = oci.NewFetcher(r.Images, r.Blobs, r.Concurrency)
+	}
 }
 
 // Sync resolves, fetches, checks, stores, passes through the stages and
@@ -97,12 +107,25 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 	if err != nil {
 		return fmt.Errorf("nothing was fetched: %w", err)
 	}
-	sum.Resolved = len(resolved)
+	images, err := r.resolveImages(ctx, ms)
+	if err != nil {
+		return fmt.Errorf("nothing was fetched: %w", err)
+	}
+	sum.Resolved = len(resolved) + len(images)
 	arts, err := r.record(runID, resolved, ms, sum)
 	if err != nil {
 		return err
 	}
-	fetchErr := r.fetchAll(ctx, runID, arts, sum)
+	imageArts, err := r.recordImages(runID, images, ms, sum)
+	if err != nil {
+		return err
+	}
+	arts = append(arts, imageArts...)
+	byKey := make(map[string]*oci.Resolved, len(images))
+	for _, img := range images {
+		byKey[imageKey(img)] = img
+	}
+	fetchErr := r.fetchAll(ctx, runID, arts, byKey, sum)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted; what was stored is kept, run sync again to continue: %w", ctx.Err())
 	}
@@ -111,7 +134,7 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 		return fmt.Errorf("interrupted; what was stored is kept, run sync again to continue: %w", ctx.Err())
 	}
 	var pubErr error
-	if r.Publish != nil {
+	if r.Publish != nil || r.PublishImages != nil {
 		pubErr = r.publishAll(ctx, runID, arts, sum)
 	}
 	return errors.Join(fetchErr, stageErr, pubErr)

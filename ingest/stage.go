@@ -55,3 +55,22 @@ type Publisher interface {
 	// TarballURL returns where the mirror serves an artifact's tarball.
 	TarballURL(name, version string) string
 }
+
+// ImagePublisher makes container images available on an internal
+// registry. PublishImage pushes the image's blobs and manifests from the
+// blob store, then its tags, then every attachment recorded on the
+// artifact (state.Attachment: signatures, attestations and SBOMs from
+// upstream or made by a stage), each after its own blobs.
+type ImagePublisher interface {
+	// Name identifies the mirror in logs and the ledger.
+	Name() string
+	// URL is the registry and repository prefix images are published under.
+	URL() string
+	// Check verifies that the registry is reachable and accepts the
+	// credentials, before anything is published.
+	Check(ctx context.Context) error
+	// PublishImage publishes an image and returns the repository it lives
+	// in on the mirror ("registry/path"); present reports that the mirror
+	// already had its manifest.
+	PublishImage(ctx context.Context, a *state.Artifact) (repository string, present bool, err error)
+}

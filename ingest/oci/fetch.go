@@ -1,0 +1,266 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/sluice-dev/sluice/ingest/blobs"
+	"github.com/sluice-dev/sluice/ingest/state"
+)
+
+// ErrDigestMismatch is returned when a registry serves bytes whose digest
+// is not the one they were requested by.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
+// Stored is what Fetch keeps in the blob store for one image.
+type Stored struct {
+	// Digest and MediaType name the top manifest or index as stored: the
+	// upstream's, or a new index when a platform filter dropped entries.
+	Digest    string
+	MediaType string
+	// Size counts the bytes of every manifest and blob of the image.
+	Size int64
+	// FetchedBytes counts what this call downloaded; blobs the store
+	// already held cost nothing.
+	FetchedBytes int64
+	Blobs        int
+	// Platforms lists the platforms of an index's manifests, as
+	// os/architecture[/variant].
+	Platforms   []string
+	Attachments []state.Attachment
+	// Notes say what was left out and why.
+	Notes []string
+}
+
+// Fetcher copies images into a blob store. Manifests are kept byte for
+// byte under the digest they were requested by, and blobs are verified
+// against their descriptor before they are stored. A blob the store holds
+// is never downloaded again, so a fetch that was killed continues with the
+// missing blobs only. One Fetcher is shared by a run: its job limit
+// bounds parallel blob downloads across all images, and two images that
+// share a blob download it once.
+type Fetcher struct {
+	client *Client
+	store  *blobs.Store
+	jobs   chan struct{}
+	flight singleflight.Group
+}
+
+// NewFetcher returns a fetcher that runs at most jobs blob downloads at a
+// time.
+func NewFetcher(c *Client, store *blobs.Store, jobs int) *Fetcher {
+	return &Fetcher{client: c, store: store, jobs: make(chan struct{}, max(jobs, 1))}
+}
+
+// walk accumulates the blobs and bytes of an image graph.
+type walk struct {
+	mu        sync.Mutex
+	blobs     map[string]v1.Descriptor
+	size      int64
+	fetched   int64
+	platforms []string
+}
+
+func (w *walk) add(size, fetched int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.size += size
+	w.fetched += fetched
+}
+
+// Fetch copies an image and, when requested, its upstream attachments
+// into the blob store.
+func (f *Fetcher) Fetch(ctx context.Context, res *Resolved) (*Stored, error) {
+	repo, err := f.client.Repository(res.Repository)
+	if err != nil {
+		return nil, err
+	}
+	w := &walk{blobs: map[string]v1.Descriptor{}}
+	digest, mediaType, err := f.copyManifest(ctx, repo, res.Digest, res.MediaType, res.Platforms, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.copyBlobs(ctx, repo, w); err != nil {
+		return nil, err
+	}
+	st := &Stored{Digest: digest, MediaType: mediaType, Platforms: w.platforms}
+	if res.Attachments && digest != res.Digest {
+		st.Notes = append(st.Notes, fmt.Sprintf("%s: upstream signatures and attestations were "+
+			"not copied: they refer to the full index, and the platform filter gave the mirrored "+
+			"index the new digest %s", res.Reference(), digest))
+	} else if res.Attachments {
+		if st.Attachments, err = f.copyAttachments(ctx, repo, res.Digest, w); err != nil {
+			return nil, err
+		}
+	}
+	st.Size, st.FetchedBytes, st.Blobs = w.size, w.fetched, len(w.blobs)
+	return st, nil
+}
+
+// copyManifest stores one manifest and, for an index, the manifests it
+// lists that pass the platform filter. It returns the digest and media
+// type stored, which differ from the upstream's only when the filter
+// dropped entries from an index.
+func (f *Fetcher) copyManifest(ctx context.Context, repo name.Repository, digest, mediaType string,
+	platforms []string, w *walk) (string, string, error) {
+	raw, err := f.manifest(ctx, repo, digest, w)
+	if err != nil {
+		return "", "", err
+	}
+	m, err := ParseManifest(raw, mediaType)
+	if err != nil {
+		return "", "", fmt.Errorf("%s@%s: %w", repo, digest, err)
+	}
+	if !m.IsIndex() {
+		w.mu.Lock()
+		for _, b := range m.Blobs {
+			w.blobs[b.Digest.String()] = b
+		}
+		w.mu.Unlock()
+		return digest, string(m.MediaType), nil
+	}
+	kept, err := keepPlatforms(m.Children, platforms)
+	if err != nil {
+		return "", "", fmt.Errorf("%s@%s: %w", repo, digest, err)
+	}
+	for _, child := range kept {
+		if child.Platform != nil {
+			w.platforms = append(w.platforms, child.Platform.String())
+		}
+		if _, _, err := f.copyManifest(ctx, repo, child.Digest.String(), string(child.MediaType), nil, w); err != nil {
+			return "", "", err
+		}
+	}
+	if len(kept) == len(m.Children) {
+		return digest, string(m.MediaType), nil
+	}
+	filtered, err := filterIndex(raw, kept)
+	if err != nil {
+		return "", "", fmt.Errorf("%s@%s: %w", repo, digest, err)
+	}
+	newDigest, err := f.store.Put(filtered)
+	if err != nil {
+		return "", "", err
+	}
+	return newDigest, string(m.MediaType), nil
+}
+
+// manifest returns a manifest's bytes from the store, or downloads,
+// verifies and stores them.
+func (f *Fetcher) manifest(ctx context.Context, repo name.Repository, digest string, w *walk) ([]byte, error) {
+	if raw, err := readBlob(f.store, digest); err == nil {
+		w.add(int64(len(raw)), 0)
+		return raw, nil
+	}
+	desc, err := remote.Get(repo.Digest(digest), f.client.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest %s@%s: %w", repo, digest, notFound(err))
+	}
+	got, err := f.store.Put(desc.Manifest)
+	if err == nil && got != digest {
+		// Put has stored the bytes under their own digest; they name
+		// nothing, so the next garbage collection may take them.
+		err = fmt.Errorf("%w: the bytes have digest %s", ErrDigestMismatch, got)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s@%s: %w", repo, digest, err)
+	}
+	w.add(int64(len(desc.Manifest)), int64(len(desc.Manifest)))
+	return desc.Manifest, nil
+}
+
+func (f *Fetcher) copyBlobs(ctx context.Context, repo name.Repository, w *walk) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, b := range w.blobs {
+		g.Go(func() error {
+			n, err := f.blob(gctx, repo, b)
+			w.add(b.Size, n)
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// blob stores one blob unless the store has it. Concurrent requests for
+// the same digest share one download.
+func (f *Fetcher) blob(ctx context.Context, repo name.Repository, d v1.Descriptor) (int64, error) {
+	digest := d.Digest.String()
+	if f.store.Has(digest) {
+		return 0, nil
+	}
+	n, err, _ := f.flight.Do(digest, func() (any, error) {
+		select {
+		case f.jobs <- struct{}{}:
+		case <-ctx.Done():
+			return int64(0), ctx.Err()
+		}
+		defer func() { <-f.jobs }()
+		var err error
+		for attempt := 1; attempt <= f.client.attempts; attempt++ {
+			var n int64
+			if n, err = f.download(ctx, repo, d); err == nil {
+				return n, nil
+			}
+			if ctx.Err() != nil || errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNotFound) {
+				break
+			}
+		}
+		return int64(0), err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("blob %s@%s: %w", repo, digest, err)
+	}
+	return n.(int64), nil
+}
+
+func (f *Fetcher) download(ctx context.Context, repo name.Repository, d v1.Descriptor) (int64, error) {
+	layer, err := remote.Layer(repo.Digest(d.Digest.String()), f.client.remote(ctx)...)
+	if err != nil {
+		return 0, notFound(err)
+	}
+	body, err := layer.Compressed()
+	if err != nil {
+		return 0, notFound(err)
+	}
+	defer body.Close()
+	bw, err := f.store.Create()
+	if err != nil {
+		return 0, err
+	}
+	defer bw.Abort()
+	if _, err := io.Copy(bw, body); err != nil {
+		if bw.Size() == d.Size && bw.Digest() != d.Digest.String() {
+			err = fmt.Errorf("%w: the bytes have digest %s: %w", ErrDigestMismatch, bw.Digest(), err)
+		}
+		return 0, err
+	}
+	if bw.Digest() != d.Digest.String() {
+		return 0, fmt.Errorf("%w: the bytes have digest %s", ErrDigestMismatch, bw.Digest())
+	}
+	if bw.Size() != d.Size {
+		return 0, fmt.Errorf("%w: %d bytes, the manifest states %d", ErrDigestMismatch, bw.Size(), d.Size)
+	}
+	if _, err := bw.Commit(); err != nil {
+		return 0, err
+	}
+	return bw.Size(), nil
+}
+
+// readBlob reads a small stored blob such as a manifest.
+func readBlob(store *blobs.Store, digest string) ([]byte, error) {
+	f, err := store.Open(digest)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
