@@ -1,0 +1,104 @@
+package registrytest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Proxy forwards requests to a registry, records each one, and lets a
+// test answer a request itself to inject a fault.
+type Proxy struct {
+	// Host is "127.0.0.1:<port>" of the proxy.
+	Host string
+
+	mu       sync.Mutex
+	fault    func(w http.ResponseWriter, r *http.Request) bool
+	requests []Request
+}
+
+// Request is one request the proxy saw.
+type Request struct {
+	Method string
+	Path   string
+	Query  string
+	// Kind is the path's API area: "manifests", "blobs", "uploads",
+	// "tags", "referrers", or "" for others.
+	Kind string
+}
+
+// NewProxy starts a proxy to the registry at host, stopped when the test
+// ends.
+func NewProxy(t testing.TB, host string) *Proxy {
+	t.Helper()
+	target := &url.URL{Scheme: "http", Host: host}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p := &Proxy{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			Kind: kindOf(r.URL.Path)})
+		fault := p.fault
+		p.mu.Unlock()
+		if fault != nil && fault(w, r) {
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.Host = strings.TrimPrefix(srv.URL, "http://")
+	return p
+}
+
+// SetFault installs a function that sees every request first and answers
+// it itself by returning true; nil removes it.
+func (p *Proxy) SetFault(f func(w http.ResponseWriter, r *http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fault = f
+}
+
+// Requests returns the requests seen since the last Reset.
+func (p *Proxy) Requests() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Request(nil), p.requests...)
+}
+
+// Reset forgets the requests seen.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.requests = nil
+}
+
+// Count returns how many requests with method went to kind's API area.
+func (p *Proxy) Count(method, kind string) int {
+	n := 0
+	for _, r := range p.Requests() {
+		if r.Method == method && r.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func kindOf(path string) string {
+	switch {
+	case strings.Contains(path, "/blobs/uploads"):
+		return "uploads"
+	case strings.Contains(path, "/blobs/"):
+		return "blobs"
+	case strings.Contains(path, "/manifests/"):
+		return "manifests"
+	case strings.Contains(path, "/tags/"):
+		return "tags"
+	case strings.Contains(path, "/referrers/"):
+		return "referrers"
+	}
+	return ""
+}
