@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -17,6 +18,8 @@ type Client struct {
 	nameOpts  []name.Option
 	// attempts is how often a blob download is tried before it fails.
 	attempts int
+	// transports caches an authenticated transport per repository.
+	transports sync.Map
 }
 
 // Option configures a Client.

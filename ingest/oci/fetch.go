@@ -2,6 +2,8 @@ package oci
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -112,13 +114,18 @@ func (f *Fetcher) Fetch(ctx context.Context, res *Resolved) (*Stored, error) {
 // dropped entries from an index.
 func (f *Fetcher) copyManifest(ctx context.Context, repo name.Repository, digest, mediaType string,
 	platforms []string, w *walk) (string, string, error) {
-	raw, err := f.manifest(ctx, repo, digest, w)
+	raw, stored, err := f.manifest(ctx, repo, digest, w)
 	if err != nil {
 		return "", "", err
 	}
 	m, err := ParseManifest(raw, mediaType)
 	if err != nil {
 		return "", "", fmt.Errorf("%s@%s: %w", repo, digest, err)
+	}
+	if !stored {
+		if _, err := f.store.Put(raw); err != nil {
+			return "", "", fmt.Errorf("manifest %s@%s: %w", repo, digest, err)
+		}
 	}
 	if !m.IsIndex() {
 		w.mu.Lock()
@@ -154,28 +161,25 @@ func (f *Fetcher) copyManifest(ctx context.Context, repo name.Repository, digest
 	return newDigest, string(m.MediaType), nil
 }
 
-// manifest returns a manifest's bytes from the store, or downloads,
-// verifies and stores them.
-func (f *Fetcher) manifest(ctx context.Context, repo name.Repository, digest string, w *walk) ([]byte, error) {
+// manifest returns a manifest's bytes from the store (stored is true),
+// or downloads them and checks their digest; the caller stores them once
+// it has parsed them.
+func (f *Fetcher) manifest(ctx context.Context, repo name.Repository, digest string,
+	w *walk) (raw []byte, stored bool, err error) {
 	if raw, err := readBlob(f.store, digest); err == nil {
 		w.add(int64(len(raw)), 0)
-		return raw, nil
+		return raw, true, nil
 	}
-	desc, err := remote.Get(repo.Digest(digest), f.client.remote(ctx)...)
+	raw, _, err = f.client.getManifest(ctx, repo, digest)
 	if err != nil {
-		return nil, fmt.Errorf("fetch manifest %s@%s: %w", repo, digest, notFound(err))
+		return nil, false, fmt.Errorf("fetch manifest %s@%s: %w", repo, digest, err)
 	}
-	got, err := f.store.Put(desc.Manifest)
-	if err == nil && got != digest {
-		// Put has stored the bytes under their own digest; they name
-		// nothing, so the next garbage collection may take them.
-		err = fmt.Errorf("%w: the bytes have digest %s", ErrDigestMismatch, got)
+	if got := sha256Digest(raw); got != digest {
+		return nil, false, fmt.Errorf("manifest %s@%s: %w: the registry served bytes with digest %s; "+
+			"nothing was stored: report it to the registry's operator", repo, digest, ErrDigestMismatch, got)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s@%s: %w", repo, digest, err)
-	}
-	w.add(int64(len(desc.Manifest)), int64(len(desc.Manifest)))
-	return desc.Manifest, nil
+	w.add(int64(len(raw)), int64(len(raw)))
+	return raw, false, nil
 }
 
 func (f *Fetcher) copyBlobs(ctx context.Context, repo name.Repository, w *walk) error {
@@ -253,6 +257,11 @@ func (f *Fetcher) download(ctx context.Context, repo name.Repository, d v1.Descr
 		return 0, err
 	}
 	return bw.Size(), nil
+}
+
+func sha256Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // readBlob reads a small stored blob such as a manifest.

@@ -1,0 +1,213 @@
+package oci
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/registrytest"
+	"github.com/sluice-dev/sluice/internal/storetest"
+)
+
+// seeded starts an upstream registry behind a proxy and pushes one
+// multi-platform image, team/app:1.0.0.
+func seeded(t *testing.T) (*registrytest.Proxy, string) {
+	t.Helper()
+	up := registrytest.Start(t)
+	digest, err := registrytest.Image(up.Host, "team/app", "1.0.0", "app", 256<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registrytest.NewProxy(t, up.Host), digest.String()
+}
+
+func resolveOne(t *testing.T, c *Client, ref string) *Resolved {
+	t.Helper()
+	res, err := c.Resolve(context.Background(), Request{Ref: ref, Origin: "m.yaml:9:7 " + ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
+func TestResolveMissingTag(t *testing.T) {
+	proxy, _ := seeded(t)
+	ref := proxy.Host + "/team/app:9.9.9"
+	_, err := NewClient().Resolve(context.Background(), Request{Ref: ref, Origin: "m.yaml:9:7 " + ref})
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+	if !strings.Contains(err.Error(), "m.yaml:9:7") {
+		t.Errorf("error %q does not name the manifest entry", err)
+	}
+}
+
+func TestFetchBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault func(digest string) func(w http.ResponseWriter, r *http.Request) bool
+		want  error
+	}{
+		{
+			name: "manifest digest does not match its bytes",
+			fault: func(digest string) func(w http.ResponseWriter, r *http.Request) bool {
+				return func(w http.ResponseWriter, r *http.Request) bool {
+					if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/manifests/"+digest) {
+						return false
+					}
+					w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+					fmt.Fprint(w, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
+					return true
+				}
+			},
+			want: ErrDigestMismatch,
+		},
+		{
+			name: "unsupported media type",
+			fault: func(digest string) func(w http.ResponseWriter, r *http.Request) bool {
+				body := `{"schemaVersion":1,"name":"team/app","tag":"1.0.0","fsLayers":[]}`
+				sum := sha256.Sum256([]byte(body))
+				legacy := "sha256:" + hex.EncodeToString(sum[:])
+				return func(w http.ResponseWriter, r *http.Request) bool {
+					if !strings.Contains(r.URL.Path, "/manifests/") {
+						return false
+					}
+					w.Header().Set("Content-Type", "application/vnd.docker.distribution.manifest.v1+prettyjws")
+					w.Header().Set("Docker-Content-Digest", legacy)
+					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+					if r.Method == http.MethodGet {
+						fmt.Fprint(w, body)
+					}
+					return true
+				}
+			},
+			want: ErrUnsupportedMediaType,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy, digest := seeded(t)
+			_, store := storetest.Open(t)
+			c := NewClient()
+			proxy.SetFault(tt.fault(digest))
+			res := resolveOne(t, c, proxy.Host+"/team/app:1.0.0")
+			_, err := NewFetcher(c, store, 4).Fetch(context.Background(), res)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if store.Has(res.Digest) {
+				t.Errorf("store holds %s after a rejected fetch", res.Digest)
+			}
+		})
+	}
+}
+
+func TestFetchHonoursRetryAfter(t *testing.T) {
+	proxy, _ := seeded(t)
+	_, store := storetest.Open(t)
+	var mu sync.Mutex
+	var limited, retried time.Time
+	proxy.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if limited.IsZero() {
+			limited = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return true
+		}
+		if retried.IsZero() {
+			retried = time.Now()
+		}
+		return false
+	})
+	c := NewClient()
+	res := resolveOne(t, c, proxy.Host+"/team/app:1.0.0")
+	st, err := NewFetcher(c, store, 1).Fetch(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limited.IsZero() || retried.IsZero() {
+		t.Fatal("the proxy did not see the rate-limited request and its retry")
+	}
+	if gap := retried.Sub(limited); gap < time.Second {
+		t.Errorf("retried %v after a 429 with Retry-After: 1", gap)
+	}
+	if !store.Has(st.Digest) {
+		t.Errorf("store lacks %s", st.Digest)
+	}
+}
+
+func TestFetchResumesAfterKill(t *testing.T) {
+	proxy, _ := seeded(t)
+	_, store := storetest.Open(t)
+	c := NewClient(WithAttempts(1))
+	res := resolveOne(t, c, proxy.Host+"/team/app:1.0.0")
+
+	// With one download at a time, the fourth blob stops halfway and the
+	// fetch is cancelled there, as a killed process would stop.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	requested := 0
+	var cut string
+	proxy.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+			return false
+		}
+		mu.Lock()
+		requested++
+		n := requested
+		mu.Unlock()
+		if n != 4 {
+			return false
+		}
+		cut = r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		w.Header().Set("Content-Length", "100000")
+		w.WriteHeader(http.StatusOK)
+		w.Write(make([]byte, 50000))
+		w.(http.Flusher).Flush()
+		cancel()
+		<-r.Context().Done()
+		return true
+	})
+	if _, err := NewFetcher(c, store, 1).Fetch(ctx, res); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted fetch: err = %v, want context.Canceled", err)
+	}
+	if store.Has(cut) {
+		t.Fatalf("store holds the interrupted blob %s", cut)
+	}
+	proxy.SetFault(nil)
+	proxy.Reset()
+	st, err := NewFetcher(c, store, 4).Fetch(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again []string
+	for _, r := range proxy.Requests() {
+		if r.Kind == "blobs" && r.Method == http.MethodGet {
+			again = append(again, r.Path[strings.LastIndex(r.Path, "/")+1:])
+		}
+	}
+	// The three blobs before the cut were stored; the rest is missing.
+	if want := st.Blobs - 3; len(again) != want {
+		t.Errorf("resumed fetch downloaded %d of %d blobs, want the %d missing ones", len(again), st.Blobs, want)
+	}
+	found := false
+	for _, d := range again {
+		found = found || d == cut
+	}
+	if !found {
+		t.Errorf("resumed fetch did not download the interrupted blob %s (got %v)", cut, again)
+	}
+}
