@@ -55,6 +55,9 @@ func (r *Runner) fetchAll(ctx context.Context, runID string, arts []*state.Artif
 			}
 			arts[i] = a
 			sum.Fetched++
+			if a.Ecosystem == state.EcosystemOCI {
+				sum.FetchedImages++
+			}
 			sum.FetchBytes += n
 			r.Progress.Add(1, n)
 			return nil

@@ -47,18 +47,20 @@ type Runner struct {
 
 // Summary counts what a sync did.
 type Summary struct {
-	Run        string
-	Resolved   int
-	New        int
-	Fetched    int
-	FetchBytes int64
-	Reused     int
-	Published  int
-	Present    int
-	Rejected   int
-	Waiting    int
-	Notes      []string
-	Duration   time.Duration
+	Run      string
+	Resolved int
+	New      int
+	Fetched  int
+	// FetchedImages counts the container images among Fetched.
+	FetchedImages int
+	FetchBytes    int64
+	Reused        int
+	Published     int
+	Present       int
+	Rejected      int
+	Waiting       int
+	Notes         []string
+	Duration      time.Duration
 }
 
 func (r *Runner) defaults() {
