@@ -16,6 +16,7 @@ type Proxy struct {
 	// Host is "127.0.0.1:<port>" of the proxy.
 	Host string
 
+	server   *httptest.Server
 	mu       sync.Mutex
 	fault    func(w http.ResponseWriter, r *http.Request) bool
 	requests []Request
@@ -35,10 +36,18 @@ type Request struct {
 // ends.
 func NewProxy(t testing.TB, host string) *Proxy {
 	t.Helper()
+	p := ServeProxy(host)
+	t.Cleanup(p.Close)
+	return p
+}
+
+// ServeProxy starts a proxy to the registry at host; the caller calls
+// Close.
+func ServeProxy(host string) *Proxy {
 	target := &url.URL{Scheme: "http", Host: host}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	p := &Proxy{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 			Kind: kindOf(r.URL.Path)})
@@ -49,10 +58,12 @@ func NewProxy(t testing.TB, host string) *Proxy {
 		}
 		rp.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
-	p.Host = strings.TrimPrefix(srv.URL, "http://")
+	p.Host = strings.TrimPrefix(p.server.URL, "http://")
 	return p
 }
+
+// Close stops the proxy.
+func (p *Proxy) Close() { p.server.Close() }
 
 // SetFault installs a function that sees every request first and answers
 // it itself by returning true; nil removes it.

@@ -107,18 +107,29 @@ func BaseLayer(arch string) (v1.Layer, error) {
 // with app's name and appBytes bytes of content, so images with another
 // app share only the base.
 func Image(host, repo, tag, app string, appBytes int) (v1.Hash, error) {
+	return ImageWith(host, repo, tag, func(arch string) ([]v1.Layer, error) {
+		line := []byte(app + " " + arch + "\n")
+		content := bytes.Repeat(line, appBytes/len(line)+1)
+		own, err := Layer(map[string][]byte{"opt/" + app + "/data": content[:appBytes]})
+		return []v1.Layer{own}, err
+	})
+}
+
+// ImageWith pushes a multi-platform OCI index to host/repo:tag whose
+// platform images have the shared base layer and the layers own returns
+// for their architecture.
+func ImageWith(host, repo, tag string, own func(arch string) ([]v1.Layer, error)) (v1.Hash, error) {
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, p := range Platforms {
 		base, err := BaseLayer(p.Architecture)
 		if err != nil {
 			return v1.Hash{}, err
 		}
-		content := bytes.Repeat([]byte(app+" "+p.Architecture+"\n"), appBytes/(len(app)+len(p.Architecture)+2)+1)
-		own, err := Layer(map[string][]byte{"opt/" + app + "/data": content[:appBytes]})
+		layers, err := own(p.Architecture)
 		if err != nil {
 			return v1.Hash{}, err
 		}
-		img, err := mutate.AppendLayers(empty.Image, base, own)
+		img, err := mutate.AppendLayers(empty.Image, append([]v1.Layer{base}, layers...)...)
 		if err != nil {
 			return v1.Hash{}, err
 		}
