@@ -97,6 +97,9 @@ storage:
 http:
   addr: %s
 `, filepath.Join(dir, "storage"), r.Host)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	configPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 		return nil, err

@@ -45,6 +45,9 @@ type Publisher struct {
 	// located maps a blob digest to a repository on the target that this
 	// publisher has seen holding it, to mount from.
 	located map[string]name.Repository
+	// uploading maps a blob digest whose upload runs to a channel closed
+	// when it ends.
+	uploading map[string]chan struct{}
 }
 
 // Option configures a Publisher.
@@ -79,7 +82,7 @@ func WithJobs(n int) Option { return func(p *Publisher) { p.jobs = max(n, 1) } }
 // docker.io/library/alpine goes to harbor.example/mirror/library/alpine.
 func New(target string, store *blobs.Store, opts ...Option) (*Publisher, error) {
 	p := &Publisher{store: store, keychain: authn.NewMultiKeychain(), jobs: 4,
-		located: map[string]name.Repository{}}
+		located: map[string]name.Repository{}, uploading: map[string]chan struct{}{}}
 	for _, o := range opts {
 		o(p)
 	}

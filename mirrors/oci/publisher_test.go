@@ -3,6 +3,7 @@ package oci
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sluice-dev/sluice/ingest/blobs"
 	"github.com/sluice-dev/sluice/ingest/oci"
@@ -240,4 +242,40 @@ func validateLayers(img v1.Image) error {
 		}
 	}
 	return nil
+}
+
+func TestPublishParallelSendsBaseOnce(t *testing.T) {
+	up := registrytest.Start(t)
+	target := registrytest.Start(t)
+	proxy := registrytest.NewProxy(t, target.Host)
+	_, store := storetest.Open(t)
+	const images = 4
+	var arts []*state.Artifact
+	for i := range images {
+		repo := fmt.Sprintf("team/app%d", i)
+		if _, err := registrytest.Image(up.Host, repo, "1.0.0", repo, 8<<10); err != nil {
+			t.Fatal(err)
+		}
+		arts = append(arts, fetchArtifact(t, store, up.Host+"/"+repo+":1.0.0"))
+	}
+	pub, err := New(proxy.Host+"/mirror", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g errgroup.Group
+	for _, a := range arts {
+		g.Go(func() error {
+			_, _, err := pub.PublishImage(context.Background(), a)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	platforms := len(registrytest.Platforms)
+	// Per image and platform a config and an own layer; the base layer of
+	// each platform once.
+	if got, want := proxy.Count("PUT", "uploads"), images*platforms*2+platforms; got != want {
+		t.Errorf("uploaded %d blobs, want %d", got, want)
+	}
 }

@@ -48,23 +48,48 @@ func (p *Publisher) pushGraph(ctx context.Context, repo name.Repository, digest,
 }
 
 // pushBlob uploads one blob unless the repository has it, mounting it
-// from another repository of the registry when this publisher pushed it
-// there.
+// from another repository of the registry where this publisher pushed it.
+// While one repository's upload of a blob runs, pushes of the same blob to
+// other repositories wait for it and then mount, so images published in
+// parallel send a shared base layer once.
 func (p *Publisher) pushBlob(ctx context.Context, repo name.Repository, d v1.Descriptor) error {
 	digest := d.Digest.String()
 	var layer v1.Layer = storeLayer{store: p.store, desc: d}
 	p.mu.Lock()
-	from, ok := p.located[digest]
-	p.mu.Unlock()
-	if ok && from != repo {
-		layer = &remote.MountableLayer{Layer: layer, Reference: from.Digest(digest)}
+	for {
+		if from, ok := p.located[digest]; ok {
+			if from != repo {
+				layer = &remote.MountableLayer{Layer: layer, Reference: from.Digest(digest)}
+			}
+			break
+		}
+		busy, ok := p.uploading[digest]
+		if !ok {
+			p.uploading[digest] = make(chan struct{})
+			break
+		}
+		p.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		p.mu.Lock()
 	}
-	if err := p.pusher.Upload(ctx, repo, layer); err != nil {
+	p.mu.Unlock()
+	err := p.pusher.Upload(ctx, repo, layer)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if busy, ok := p.uploading[digest]; ok {
+		delete(p.uploading, digest)
+		close(busy)
+	}
+	if err != nil {
 		return fmt.Errorf("push blob %s@%s: %w", repo, digest, err)
 	}
-	p.mu.Lock()
-	p.located[digest] = repo
-	p.mu.Unlock()
+	if _, ok := p.located[digest]; !ok {
+		p.located[digest] = repo
+	}
 	return nil
 }
 
