@@ -201,9 +201,23 @@ func withTarget(ctx context.Context, work, name string,
 	return fn(target.Host, proxy)
 }
 
-// measure runs one command and returns its wall time and peak RSS.
+// measure runs one command and returns its wall time and peak RSS. The
+// peak comes from GNU time when /usr/bin/time exists: a child's own
+// rusage starts from this process's RSS at fork, which would hide
+// smaller peaks.
 func measure(name, bin string, args []string) (measurement, error) {
+	rssFile, err := os.CreateTemp("", "sluice-bench-rss-")
+	if err != nil {
+		return measurement{}, err
+	}
+	rssFile.Close()
+	defer os.Remove(rssFile.Name())
 	cmd := exec.Command(bin, args...)
+	timed := false
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		cmd = exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile.Name(), bin}, args...)...)
+		timed = true
+	}
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	out, err := cmd.Output()
@@ -212,7 +226,9 @@ func measure(name, bin string, args []string) (measurement, error) {
 		return measurement{}, fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
 	}
 	m := measurement{name: name, elapsed: elapsed}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	if data, err := os.ReadFile(rssFile.Name()); timed && err == nil {
+		fmt.Sscan(strings.TrimSpace(string(data)), &m.maxRSS)
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.maxRSS = ru.Maxrss
 	}
 	return m, nil
