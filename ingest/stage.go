@@ -32,7 +32,9 @@ type Outcome struct {
 type Stage interface {
 	// Name identifies the stage in logs and errors.
 	Name() string
-	// Process examines one artifact whose tarball the blob store holds.
+	// Process examines one artifact whose bytes the blob store holds.
+	// tarball opens the blob a.Digest names: an npm tarball, or an
+	// image's top manifest or index, which names the image's other blobs.
 	Process(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (Outcome, error)
 }
 

@@ -23,6 +23,9 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(npmSpec("    packages:\n      - &a {name: x}\n      - *a\n")))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte(header + "spec: &s {npm: {packages: [a], lockfiles: *s}}\n"))
+	f.Add([]byte(imageSpec("    - a.io/x:1\n    - {repository: a.io/y, tags: {semver: '^1', latest: 2}}\n" +
+		"    - {ref: 'a.io/z@sha256:" + sixtyFourZeros + "', platforms: [linux/arm/v7]}\n")))
+	f.Add([]byte(imageSpec("    - {repository: a.io/y, tags: {regex: '(', latest: 0}, platforms: [x]}\n")))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse("f.yaml", data)
@@ -42,6 +45,14 @@ func FuzzParseManifest(f *testing.F) {
 		npm := m.Spec.NPM
 		if npm == nil && len(m.Spec.Images) == 0 {
 			t.Fatalf("accepted a spec with nothing to ingest")
+		}
+		for _, img := range m.Spec.Images {
+			if (img.Ref == "") == (img.Repository == "") || (img.Repository != "" && img.Tags == nil) {
+				t.Errorf("accepted image entry %+v", img)
+			}
+			if img.Attachments == nil {
+				t.Errorf("image entry %+v has no attachments default", img)
+			}
 		}
 		if npm == nil {
 			return
@@ -64,6 +75,8 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+const sixtyFourZeros = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // checkFuzzErrors checks that every problem is an *Error naming the file.
 func checkFuzzErrors(t *testing.T, err error) {

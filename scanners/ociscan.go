@@ -41,6 +41,7 @@ func (s *Scanner) ScanImage(ctx context.Context, a *state.Artifact) (*ScanResult
 			}
 		}
 	}
+
 	var merged *ScanResult
 	seen := map[string]bool{}
 	for _, img := range images {
@@ -97,6 +98,7 @@ func (s *Scanner) scanPlatform(ctx context.Context, a *state.Artifact, img v1.De
 	if err != nil {
 		return nil, err
 	}
+
 	blobDir := filepath.Join(dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobDir, 0o755); err != nil {
 		return nil, err
@@ -110,6 +112,7 @@ func (s *Scanner) scanPlatform(ctx context.Context, a *state.Artifact, img v1.De
 			return nil, fmt.Errorf("put blob %s into the layout: %w", d.Digest, err)
 		}
 	}
+
 	entry := v1.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}
 	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex,
 		Manifests: []v1.Descriptor{entry}})

@@ -23,7 +23,7 @@ import (
 // is not the one they were requested by.
 var ErrDigestMismatch = errors.New("digest mismatch")
 
-// Stored is what Fetch keeps in the blob store for one image.
+// Stored describes the blobs Fetch kept in the blob store for one image.
 type Stored struct {
 	// Digest and MediaType name the top manifest or index as stored: the
 	// upstream's, or a new index when a platform filter dropped entries.
@@ -39,7 +39,7 @@ type Stored struct {
 	// os/architecture[/variant].
 	Platforms   []string
 	Attachments []state.Attachment
-	// Notes say what was left out and why.
+	// Notes explain what was left out and why.
 	Notes []string
 }
 
@@ -162,8 +162,8 @@ func (f *Fetcher) copyManifest(ctx context.Context, repo name.Repository, digest
 }
 
 // manifest returns a manifest's bytes from the store (stored is true),
-// or downloads them and checks their digest; the caller stores them once
-// it has parsed them.
+// or downloads them and checks their digest. The caller stores downloaded
+// bytes once it has parsed them.
 func (f *Fetcher) manifest(ctx context.Context, repo name.Repository, digest string,
 	w *walk) (raw []byte, stored bool, err error) {
 	if raw, err := readBlob(f.store, digest); err == nil {
@@ -236,6 +236,7 @@ func (f *Fetcher) download(ctx context.Context, repo name.Repository, d v1.Descr
 		return 0, notFound(err)
 	}
 	defer body.Close()
+
 	bw, err := f.store.Create()
 	if err != nil {
 		return 0, err
@@ -247,6 +248,7 @@ func (f *Fetcher) download(ctx context.Context, repo name.Repository, d v1.Descr
 		}
 		return 0, err
 	}
+
 	if bw.Digest() != d.Digest.String() {
 		return 0, fmt.Errorf("%w: the bytes have digest %s", ErrDigestMismatch, bw.Digest())
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// Proxy forwards requests to a registry, records each one, and lets a
-// test answer a request itself to inject a fault.
+// Proxy forwards requests to a registry and records each one. A test can
+// respond to a request itself to inject a fault.
 type Proxy struct {
 	// Host is "127.0.0.1:<port>" of the proxy.
 	Host string
@@ -65,8 +65,8 @@ func ServeProxy(host string) *Proxy {
 // Close stops the proxy.
 func (p *Proxy) Close() { p.server.Close() }
 
-// SetFault installs a function that sees every request first and answers
-// it itself by returning true; nil removes it.
+// SetFault installs a function that receives every request first. It
+// responds to a request itself by returning true; nil removes it.
 func (p *Proxy) SetFault(f func(w http.ResponseWriter, r *http.Request) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,7 +80,7 @@ func (p *Proxy) Requests() []Request {
 	return append([]Request(nil), p.requests...)
 }
 
-// Reset forgets the requests seen.
+// Reset clears the recorded requests.
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

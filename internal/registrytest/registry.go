@@ -73,7 +73,7 @@ func Start(t testing.TB) *Registry {
 }
 
 // Launch starts a registry with storage under dir on a free port of
-// 127.0.0.1 and waits until it answers /v2/. The caller calls Stop.
+// 127.0.0.1 and waits until it responds to /v2/. The caller calls Stop.
 func Launch(ctx context.Context, dir string) (*Registry, error) {
 	bin, err := Tool("registry")
 	if err != nil {
@@ -128,7 +128,7 @@ http:
 			return nil, fmt.Errorf("registry exited during startup: %v; see %s/registry.log", err, dir)
 		case <-ctx.Done():
 			r.Stop()
-			return nil, fmt.Errorf("registry on %s did not answer: %w", r.Host, ctx.Err())
+			return nil, fmt.Errorf("registry on %s did not respond: %w", r.Host, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

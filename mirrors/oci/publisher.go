@@ -161,8 +161,8 @@ func (p *Publisher) Check(ctx context.Context) error {
 
 // PublishImage pushes an image, then its tags, then its attachments, and
 // returns the repository it was published to. present reports that the
-// mirror already had the image's manifest, in which case no blob of the
-// image is sent; tags and attachments are still pushed.
+// mirror already had the image's manifest, so no blob of the image was
+// sent. Tags and attachments are pushed either way.
 func (p *Publisher) PublishImage(ctx context.Context, a *state.Artifact) (string, bool, error) {
 	if a.Ecosystem != state.EcosystemOCI {
 		return "", false, fmt.Errorf("%s: not a container image", a.Key())

@@ -77,7 +77,9 @@ func (p *Publisher) pushBlob(ctx context.Context, repo name.Repository, d v1.Des
 		p.mu.Lock()
 	}
 	p.mu.Unlock()
+
 	err := p.pusher.Upload(ctx, repo, layer)
+
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if busy, ok := p.uploading[digest]; ok {
