@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 	"golang.org/x/sync/errgroup"
@@ -66,14 +65,8 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 	for i, res := range resolved {
 		it := PlanItem{Key: state.ArtifactKey(state.EcosystemNPM, res.Name, res.Version), Name: res.Name,
 			Version: res.Version, Status: StatusNew, RequestedBy: res.RequestedBy}
-		a, err := r.DB.Artifact(it.Key)
-		switch {
-		case errors.Is(err, state.ErrNotFound):
-		case err != nil:
+		if err := r.compareStored(&it); err != nil {
 			return nil, err
-		default:
-			it.State, it.Size = string(a.State), a.Size
-			it.Status = planStatus(a)
 		}
 		if it.Status == StatusNew {
 			sizes = append(sizes, i)
@@ -82,8 +75,11 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 		p.Counts[it.Status]++
 	}
 	for _, img := range images {
-		it, err := r.planImage(img)
-		if err != nil {
+		// The size of a new image is unknown until its manifests are
+		// fetched.
+		it := PlanItem{Key: imageKey(img), Name: img.Repository, Version: img.Digest, Status: StatusNew,
+			Size: -1, RequestedBy: img.RequestedBy}
+		if err := r.compareStored(&it); err != nil {
 			return nil, err
 		}
 		p.Counts[it.Status]++
@@ -113,20 +109,18 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 	return p, g.Wait()
 }
 
-// planImage compares a resolved image with the store. The size of a new
-// image is unknown (-1) until its manifests are fetched.
-func (r *Runner) planImage(img *oci.Resolved) (PlanItem, error) {
-	it := PlanItem{Key: imageKey(img), Name: img.Repository, Version: img.Digest, Status: StatusNew,
-		Size: -1, RequestedBy: img.RequestedBy}
+// compareStored sets a planned item's state, size and status from the
+// store when the store has the artifact.
+func (r *Runner) compareStored(it *PlanItem) error {
 	a, err := r.DB.Artifact(it.Key)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 	case err != nil:
-		return it, err
+		return err
 	default:
 		it.State, it.Size, it.Status = string(a.State), a.Size, planStatus(a)
 	}
-	return it, nil
+	return nil
 }
 
 func planStatus(a *state.Artifact) Status {

@@ -115,21 +115,6 @@ func TestParseInvalidImages(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m, err := Parse("m.yaml", []byte(tt.yaml))
-			if err == nil {
-				t.Fatalf("Parse accepted:\n%s", tt.yaml)
-			}
-			if m != nil {
-				t.Errorf("Parse returned a manifest along with the error")
-			}
-			got := problemsOf(t, err)
-			if len(got) != len(tt.want) {
-				t.Errorf("got %d problems, want %d:\n%v", len(got), len(tt.want), err)
-			}
-			for i := range min(len(got), len(tt.want)) {
-				checkProblem(t, got[i], "m.yaml", tt.want[i])
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkInvalid(t, tt.yaml, tt.want) })
 	}
 }

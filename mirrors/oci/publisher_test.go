@@ -50,11 +50,7 @@ func parseRef(t *testing.T, ref string) name.Reference {
 
 func upstreamDescriptor(t *testing.T, ref string) *v1.Descriptor {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := remote.Head(r)
+	d, err := remote.Head(parseRef(t, ref))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +59,7 @@ func upstreamDescriptor(t *testing.T, ref string) *v1.Descriptor {
 
 func manifestBytes(t *testing.T, ref string) []byte {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := remote.Get(r)
+	d, err := remote.Get(parseRef(t, ref))
 	if err != nil {
 		t.Fatalf("get %s: %v", ref, err)
 	}
