@@ -83,6 +83,8 @@ func (s *Scanner) scanPlatform(ctx context.Context, a *state.Artifact, img v1.De
 	tmp := s.TempDir
 	if tmp == "" {
 		// Beside the blob store, so that hard links work.
+		// NOTE: a process killed mid-scan leaves its scan-oci-* folder
+		// there; nothing removes it later.
 		tmp = filepath.Dir(s.Blobs.Root())
 	}
 	dir, err := os.MkdirTemp(tmp, "scan-oci-*")

@@ -147,13 +147,16 @@ func (p *Publisher) TargetRepository(upstream string) (name.Repository, error) {
 }
 
 // Check verifies that the credentials may push under the prefix, by
-// starting a blob upload and cancelling it.
+// starting a blob upload to a repository below it and cancelling the
+// upload. Registries such as Harbor create a repository only when a
+// manifest is pushed, so the check leaves nothing behind there.
 func (p *Publisher) Check(ctx context.Context) error {
-	repo := p.target
-	if p.prefix() == "" {
-		repo = p.target.Registry.Repo(placeholder)
+	path := placeholder
+	if prefix := p.prefix(); prefix != "" {
+		path = prefix + "/" + placeholder
 	}
-	if err := remote.CheckPushPermission(repo.Tag("check"), p.keychain, p.transport); err != nil {
+	ref := p.target.Registry.Repo(path).Tag("check")
+	if err := remote.CheckPushPermission(ref, p.keychain, p.transport); err != nil {
 		return fmt.Errorf("OCI mirror %s: cannot push: %w", p.URL(), err)
 	}
 	return nil
