@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 	"golang.org/x/sync/errgroup"
@@ -47,8 +48,9 @@ type Plan struct {
 }
 
 // Plan resolves the manifests and compares the result with the store,
-// without fetching a tarball or changing any state. It sends a HEAD
-// request to the upstream for the size of each new tarball.
+// without fetching a tarball or layer or changing any state. It sends a
+// HEAD request to the upstream for the size of each new tarball, and reads
+// the manifests of each new image for the size of its blobs.
 func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, error) {
 	r.defaults()
 	resolved, notes, err := r.resolve(ctx, ms)
@@ -74,13 +76,16 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 		p.Items[i] = it
 		p.Counts[it.Status]++
 	}
+	imageAt := map[int]*oci.Resolved{}
 	for _, img := range images {
-		// The size of a new image is unknown until its manifests are
-		// fetched.
 		it := PlanItem{Key: imageKey(img), Name: img.Repository, Version: img.Digest, Status: StatusNew,
-			Size: -1, RequestedBy: img.RequestedBy}
+			RequestedBy: img.RequestedBy}
 		if err := r.compareStored(&it); err != nil {
 			return nil, err
+		}
+		if it.Status == StatusNew {
+			imageAt[len(p.Items)] = img
+			sizes = append(sizes, len(p.Items))
 		}
 		p.Counts[it.Status]++
 		p.Items = append(p.Items, it)
@@ -92,7 +97,13 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 	defer r.Progress.Done()
 	for _, i := range sizes {
 		g.Go(func() error {
-			n, err := r.NPM.TarballSize(gctx, resolved[i].Dist.Tarball)
+			var n int64
+			var err error
+			if img, ok := imageAt[i]; ok {
+				n, err = r.Images.Size(gctx, img)
+			} else {
+				n, err = r.NPM.TarballSize(gctx, resolved[i].Dist.Tarball)
+			}
 			if err != nil {
 				n = -1
 			}

@@ -67,10 +67,14 @@ func TestSyncImages(t *testing.T) {
 	mirror := proxy.Host + "/mirror"
 
 	plan := mustSluice(t, "plan", "--data-dir", dataDir, manifest)
-	for _, want := range []string{up.Host + "/team/app", up.Host + "/team/tool"} {
+	for _, want := range []string{up.Host + "/team/app@" + appDigest.String(), up.Host + "/team/tool@",
+		"2 packages: 2 new"} {
 		if !strings.Contains(plan.stdout, want) {
 			t.Errorf("plan does not list %s:\n%s", want, plan.stdout)
 		}
+	}
+	if strings.Contains(plan.stdout, "did not state the size") {
+		t.Errorf("plan lacks an image size:\n%s", plan.stdout)
 	}
 
 	r := mustSluice(t, "sync", "--data-dir", dataDir, "--oci-mirror", mirror, manifest)

@@ -211,3 +211,48 @@ func TestFetchResumesAfterKill(t *testing.T) {
 		t.Errorf("resumed fetch did not download the interrupted blob %s (got %v)", cut, again)
 	}
 }
+
+func TestFetchPlatformFilter(t *testing.T) {
+	proxy, digest := seeded(t)
+	_, store := storetest.Open(t)
+	c := NewClient()
+	res, err := c.Resolve(context.Background(), Request{Ref: proxy.Host + "/team/app:1.0.0",
+		Platforms: []string{"linux/arm64"}, Attachments: true, Origin: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned, err := c.Size(context.Background(), res[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewFetcher(c, store, 4).Fetch(context.Background(), res[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Digest == digest {
+		t.Fatal("filtered index kept the upstream digest")
+	}
+	if len(st.Platforms) != 1 || st.Platforms[0] != "linux/arm64" {
+		t.Errorf("platforms = %v, want [linux/arm64]", st.Platforms)
+	}
+	if st.Blobs != 3 {
+		t.Errorf("stored %d blobs, want config, base and own layer of one platform", st.Blobs)
+	}
+	raw, err := readBlob(store, st.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseManifest(raw, st.MediaType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Children) != 1 || m.Children[0].Platform.Architecture != "arm64" {
+		t.Errorf("filtered index lists %+v", m.Children)
+	}
+	if len(st.Notes) != 1 || !strings.Contains(st.Notes[0], "not copied") {
+		t.Errorf("notes = %v, want one about the attachments left out", st.Notes)
+	}
+	if st.Size != planned {
+		t.Errorf("stored %d bytes, Size planned %d", st.Size, planned)
+	}
+}

@@ -188,3 +188,49 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// Size returns the bytes of an image's manifests and of the blobs they
+// list, after the platform filter, as the registry's manifests state
+// them. It reads manifests only and stores nothing. A blob that several
+// platform images share counts once for each.
+func (c *Client) Size(ctx context.Context, res *Resolved) (int64, error) {
+	repo, err := c.Repository(res.Repository)
+	if err != nil {
+		return 0, err
+	}
+	return c.sizeOf(ctx, repo, res.Digest, res.MediaType, res.Platforms)
+}
+
+func (c *Client) sizeOf(ctx context.Context, repo name.Repository, digest, mediaType string,
+	platforms []string) (int64, error) {
+	raw, contentType, err := c.getManifest(ctx, repo, digest)
+	if err != nil {
+		return 0, fmt.Errorf("fetch manifest %s@%s: %w", repo, digest, err)
+	}
+	if mediaType == "" {
+		mediaType = contentType
+	}
+	m, err := ParseManifest(raw, mediaType)
+	if err != nil {
+		return 0, fmt.Errorf("%s@%s: %w", repo, digest, err)
+	}
+	total := int64(len(raw))
+	for _, b := range m.Blobs {
+		total += b.Size
+	}
+	if !m.IsIndex() {
+		return total, nil
+	}
+	kept, err := keepPlatforms(m.Children, platforms)
+	if err != nil {
+		return 0, fmt.Errorf("%s@%s: %w", repo, digest, err)
+	}
+	for _, child := range kept {
+		n, err := c.sizeOf(ctx, repo, child.Digest.String(), string(child.MediaType), nil)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
