@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,7 +18,7 @@ import (
 
 // TestSyncImageResumesAfterKill kills a sync process in the middle of an
 // image's fourth blob download and checks that the next run fetches only
-// the blobs that were not stored.
+// the blobs that were not stored, and the rest of the interrupted one.
 func TestSyncImageResumesAfterKill(t *testing.T) {
 	bin := buildSluice(t)
 	up := registrytest.Start(t)
@@ -27,6 +29,7 @@ func TestSyncImageResumesAfterKill(t *testing.T) {
 	var mu sync.Mutex
 	blobGets := 0
 	stalled := make(chan string, 1)
+	half := 0
 	release := make(chan struct{})
 	defer close(release)
 	proxy.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
@@ -40,9 +43,17 @@ func TestSyncImageResumesAfterKill(t *testing.T) {
 		if n != 4 {
 			return false
 		}
-		w.Header().Set("Content-Length", "100000")
+		blob, err := http.Get("http://" + up.Host + r.URL.Path)
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		data, _ := io.ReadAll(blob.Body)
+		blob.Body.Close()
+		half = len(data) / 2
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 		w.WriteHeader(http.StatusOK)
-		w.Write(make([]byte, 50000))
+		w.Write(data[:half])
 		w.(http.Flusher).Flush()
 		stalled <- r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 		select {
@@ -90,8 +101,13 @@ spec:
 	}
 	var again []string
 	for _, r := range proxy.Requests() {
-		if r.Kind == "blobs" && r.Method == http.MethodGet {
-			again = append(again, r.Path[strings.LastIndex(r.Path, "/")+1:])
+		if r.Kind != "blobs" || r.Method != http.MethodGet {
+			continue
+		}
+		d := r.Path[strings.LastIndex(r.Path, "/")+1:]
+		again = append(again, d)
+		if want := fmt.Sprintf("bytes=%d-", half); d == cut && r.Range != want {
+			t.Errorf("interrupted blob requested with Range %q, want %q", r.Range, want)
 		}
 	}
 	// Two platforms of config, base and own layer: six blobs, three stored

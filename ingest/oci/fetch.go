@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
@@ -209,16 +208,19 @@ func (f *Fetcher) blob(ctx context.Context, repo name.Repository, d v1.Descripto
 		}
 		defer func() { <-f.jobs }()
 		var err error
+		var total int64
 		for attempt := 1; attempt <= f.client.attempts; attempt++ {
 			var n int64
-			if n, err = f.download(ctx, repo, d); err == nil {
-				return n, nil
+			n, err = f.download(ctx, repo, d)
+			total += n
+			if err == nil {
+				return total, nil
 			}
 			if ctx.Err() != nil || errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNotFound) {
 				break
 			}
 		}
-		return int64(0), err
+		return total, err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("blob %s@%s: %w", repo, digest, err)
@@ -226,39 +228,52 @@ func (f *Fetcher) blob(ctx context.Context, repo name.Repository, d v1.Descripto
 	return n.(int64), nil
 }
 
+// download fetches one blob into the store. It continues a download that
+// an earlier attempt or a killed run cut off, with a Range request for
+// the missing bytes, and returns the bytes it downloaded this time.
 func (f *Fetcher) download(ctx context.Context, repo name.Repository, d v1.Descriptor) (int64, error) {
-	layer, err := remote.Layer(repo.Digest(d.Digest.String()), f.client.remote(ctx)...)
-	if err != nil {
-		return 0, notFound(err)
-	}
-	body, err := layer.Compressed()
-	if err != nil {
-		return 0, notFound(err)
-	}
-	defer body.Close()
-
-	bw, err := f.store.Create()
+	digest := d.Digest.String()
+	bw, err := f.store.Resume(digest)
 	if err != nil {
 		return 0, err
 	}
-	defer bw.Abort()
-	if _, err := io.Copy(bw, body); err != nil {
-		if bw.Size() == d.Size && bw.Digest() != d.Digest.String() {
-			err = fmt.Errorf("%w: the bytes have digest %s: %w", ErrDigestMismatch, bw.Digest(), err)
+	defer bw.Keep()
+	offset := bw.Size()
+	if offset < d.Size {
+		body, partial, err := f.client.getBlob(ctx, repo, digest, offset)
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		defer body.Close()
+		if offset > 0 && !partial {
+			// The registry ignored the range and sends the whole blob.
+			bw.Abort()
+			if bw, err = f.store.Resume(digest); err != nil {
+				return 0, err
+			}
+			defer bw.Keep()
+			offset = 0
+		}
+		if _, err := io.Copy(bw, io.LimitReader(body, d.Size-offset+1)); err != nil {
+			return bw.Size() - offset, err
+		}
 	}
 
-	if bw.Digest() != d.Digest.String() {
-		return 0, fmt.Errorf("%w: the bytes have digest %s", ErrDigestMismatch, bw.Digest())
-	}
-	if bw.Size() != d.Size {
-		return 0, fmt.Errorf("%w: %d bytes, the manifest states %d", ErrDigestMismatch, bw.Size(), d.Size)
+	fetched := bw.Size() - offset
+	if bw.Size() != d.Size || bw.Digest() != digest {
+		bw.Abort()
+		err := fmt.Errorf("%w: got %d bytes with digest %s, the manifest states %d bytes",
+			ErrDigestMismatch, bw.Size(), bw.Digest(), d.Size)
+		if offset > 0 {
+			// The kept part may be what went wrong: start over once.
+			return fetched, fmt.Errorf("resumed download discarded: %v", err)
+		}
+		return fetched, err
 	}
 	if _, err := bw.Commit(); err != nil {
-		return 0, err
+		return fetched, err
 	}
-	return bw.Size(), nil
+	return fetched, nil
 }
 
 func sha256Digest(b []byte) string {

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"io"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,13 +20,19 @@ import (
 // seeded starts an upstream registry behind a proxy and pushes one
 // multi-platform image, team/app:1.0.0.
 func seeded(t *testing.T) (*registrytest.Proxy, string) {
+	proxy, digest, _ := seededRegistry(t)
+	return proxy, digest
+}
+
+// seededRegistry is seeded that also returns the registry's host.
+func seededRegistry(t *testing.T) (*registrytest.Proxy, string, string) {
 	t.Helper()
 	up := registrytest.Start(t)
 	digest, err := registrytest.Image(up.Host, "team/app", "1.0.0", "app", 256<<10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return registrytest.NewProxy(t, up.Host), digest.String()
+	return registrytest.NewProxy(t, up.Host), digest.String(), up.Host
 }
 
 func resolveOne(t *testing.T, c *Client, ref string) *Resolved {
@@ -149,7 +156,7 @@ func TestFetchHonoursRetryAfter(t *testing.T) {
 }
 
 func TestFetchResumesAfterKill(t *testing.T) {
-	proxy, _ := seeded(t)
+	proxy, _, upstream := seededRegistry(t)
 	_, store := storetest.Open(t)
 	c := NewClient(WithAttempts(1))
 	res := resolveOne(t, c, proxy.Host+"/team/app:1.0.0")
@@ -161,6 +168,7 @@ func TestFetchResumesAfterKill(t *testing.T) {
 	var mu sync.Mutex
 	requested := 0
 	var cut string
+	var half int
 	proxy.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
 			return false
@@ -173,9 +181,17 @@ func TestFetchResumesAfterKill(t *testing.T) {
 			return false
 		}
 		cut = r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-		w.Header().Set("Content-Length", "100000")
+		blob, err := http.Get("http://" + upstream + r.URL.Path)
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		defer blob.Body.Close()
+		data, _ := io.ReadAll(blob.Body)
+		half = len(data) / 2
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 		w.WriteHeader(http.StatusOK)
-		w.Write(make([]byte, 50000))
+		w.Write(data[:half])
 		w.(http.Flusher).Flush()
 		cancel()
 		<-r.Context().Done()
@@ -195,8 +211,13 @@ func TestFetchResumesAfterKill(t *testing.T) {
 	}
 	var again []string
 	for _, r := range proxy.Requests() {
-		if r.Kind == "blobs" && r.Method == http.MethodGet {
-			again = append(again, r.Path[strings.LastIndex(r.Path, "/")+1:])
+		if r.Kind != "blobs" || r.Method != http.MethodGet {
+			continue
+		}
+		d := r.Path[strings.LastIndex(r.Path, "/")+1:]
+		again = append(again, d)
+		if want := fmt.Sprintf("bytes=%d-", half); d == cut && r.Range != want {
+			t.Errorf("interrupted blob requested with Range %q, want %q", r.Range, want)
 		}
 	}
 	// The three blobs before the cut were stored; the rest is missing.

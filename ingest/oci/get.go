@@ -71,3 +71,31 @@ func (c *Client) repoTransport(ctx context.Context, repo name.Repository) (http.
 	c.transports.Store(repo.Name(), rt)
 	return rt, nil
 }
+
+// getBlob starts a blob download at offset, with a Range request when
+// offset is above zero. partial reports that the registry honoured the
+// range (206); a registry that ignores it sends the whole blob (200).
+func (c *Client) getBlob(ctx context.Context, repo name.Repository, digest string,
+	offset int64) (body io.ReadCloser, partial bool, err error) {
+	rt, err := c.repoTransport(ctx, repo)
+	if err != nil {
+		return nil, false, err
+	}
+	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), digest)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	if offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+	}
+	resp, err := (&http.Client{Transport: rt}).Do(req)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := transport.CheckError(resp, http.StatusOK, http.StatusPartialContent); err != nil {
+		resp.Body.Close()
+		return nil, false, notFound(err)
+	}
+	return resp.Body, resp.StatusCode == http.StatusPartialContent, nil
+}

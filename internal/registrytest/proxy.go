@@ -27,6 +27,8 @@ type Request struct {
 	Method string
 	Path   string
 	Query  string
+	// Range is the request's Range header.
+	Range string
 	// Kind is the path's API area: "manifests", "blobs", "uploads",
 	// "tags", "referrers", or "" for others.
 	Kind string
@@ -50,7 +52,7 @@ func ServeProxy(host string) *Proxy {
 	p.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-			Kind: kindOf(r.URL.Path)})
+			Range: r.Header.Get("Range"), Kind: kindOf(r.URL.Path)})
 		fault := p.fault
 		p.mu.Unlock()
 		if fault != nil && fault(w, r) {
