@@ -88,6 +88,14 @@ spec:
 		cmd.Process.Kill()
 		t.Fatal("the sync never reached the fourth blob")
 	}
+	// Kill only once the process has written the half it received.
+	partial := filepath.Join(dataDir, "blobs", "partial", strings.TrimPrefix(cut, "sha256:"))
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if fi, err := os.Stat(partial); err == nil && fi.Size() >= int64(half) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (f *Fetcher) copyAttachments(ctx context.Context, repo name.Repository, dig
 			return nil, fmt.Errorf("look up %s:%s: %w", repo, tag, err)
 		}
 		found = append(found, state.Attachment{Digest: desc.Digest.String(),
-			MediaType: string(desc.MediaType), Tag: tag, Source: SourceUpstream})
+			MediaType: string(desc.MediaType), Tag: tag, Subject: digest, Source: SourceUpstream})
 	}
 	idx, err := remote.Referrers(repo.Digest(digest), f.client.remote(ctx)...)
 	if err != nil {
@@ -58,7 +58,8 @@ func (f *Fetcher) copyAttachments(ctx context.Context, repo name.Repository, dig
 	}
 	for _, d := range im.Manifests {
 		found = append(found, state.Attachment{Digest: d.Digest.String(),
-			MediaType: string(d.MediaType), ArtifactType: d.ArtifactType, Source: SourceUpstream})
+			MediaType: string(d.MediaType), ArtifactType: d.ArtifactType, Subject: digest,
+			Source: SourceUpstream})
 	}
 	aw := &walk{blobs: map[string]v1.Descriptor{}}
 	for i, a := range found {

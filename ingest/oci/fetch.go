@@ -69,6 +69,8 @@ type walk struct {
 	size      int64
 	fetched   int64
 	platforms []string
+	// children are the digests of the index entries kept.
+	children []string
 }
 
 func (w *walk) add(size, fetched int64) {
@@ -94,13 +96,23 @@ func (f *Fetcher) Fetch(ctx context.Context, res *Resolved) (*Stored, error) {
 		return nil, err
 	}
 	st := &Stored{Digest: digest, MediaType: mediaType, Platforms: w.platforms}
-	if res.Attachments && digest != res.Digest {
-		st.Notes = append(st.Notes, fmt.Sprintf("%s: upstream signatures and attestations were "+
-			"not copied: they refer to the full index, and the platform filter gave the mirrored "+
-			"index the new digest %s", res.Reference(), digest))
-	} else if res.Attachments {
-		if st.Attachments, err = f.copyAttachments(ctx, repo, res.Digest, w); err != nil {
-			return nil, err
+	if res.Attachments {
+		// Attachments of the platform manifests still hold after a
+		// platform filter; those of the upstream index do not.
+		subjects := w.children
+		if digest == res.Digest {
+			subjects = append([]string{res.Digest}, subjects...)
+		} else {
+			st.Notes = append(st.Notes, fmt.Sprintf("%s: upstream signatures and attestations of the "+
+				"index were not copied: the platform filter gave the mirrored index the new digest %s",
+				res.Reference(), digest))
+		}
+		for _, subject := range subjects {
+			found, err := f.copyAttachments(ctx, repo, subject, w)
+			if err != nil {
+				return nil, err
+			}
+			st.Attachments = append(st.Attachments, found...)
 		}
 	}
 	st.Size, st.FetchedBytes, st.Blobs = w.size, w.fetched, len(w.blobs)
@@ -142,6 +154,7 @@ func (f *Fetcher) copyManifest(ctx context.Context, repo name.Repository, digest
 		if child.Platform != nil {
 			w.platforms = append(w.platforms, child.Platform.String())
 		}
+		w.children = append(w.children, child.Digest.String())
 		if _, _, err := f.copyManifest(ctx, repo, child.Digest.String(), string(child.MediaType), nil, w); err != nil {
 			return "", "", err
 		}

@@ -2,12 +2,14 @@ package oci
 
 import (
 	"context"
-	"io"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -193,6 +195,7 @@ func TestFetchResumesAfterKill(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		w.Write(data[:half])
 		w.(http.Flusher).Flush()
+		waitForPartial(t, filepath.Join(store.Root(), "partial", strings.TrimPrefix(cut, "sha256:")), half)
 		cancel()
 		<-r.Context().Done()
 		return true
@@ -276,4 +279,17 @@ func TestFetchPlatformFilter(t *testing.T) {
 	if st.Size != planned {
 		t.Errorf("stored %d bytes, Size planned %d", st.Size, planned)
 	}
+}
+
+// waitForPartial waits until a partial blob file has size bytes, so that
+// a cut-off download has written what it received before it is stopped.
+func waitForPartial(t *testing.T, path string, size int) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() >= int64(size) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%s did not reach %d bytes", path, size)
 }

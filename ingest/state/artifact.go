@@ -129,6 +129,9 @@ type Attachment struct {
 	// type when it has none.
 	ArtifactType string `json:"artifactType,omitempty"`
 	Tag          string `json:"tag,omitempty"`
+	// Subject is the digest of the manifest the attachment refers to: the
+	// image's index or manifest, or one platform's manifest.
+	Subject string `json:"subject,omitempty"`
 	// Source is "upstream" for attachments copied from the upstream
 	// registry, or the name of the Sluice stage that made it.
 	Source string `json:"source"`

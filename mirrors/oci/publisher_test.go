@@ -85,13 +85,28 @@ func TestPublishImageEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// cosign sign --recursive signs each platform's manifest as well.
+	idx, err := remote.Index(parseRef(t, appRef))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	platformManifest := im.Manifests[0]
+	attachedToPlatform, err := registrytest.Attachments(up.Host, "team/app", platformManifest)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	app := fetchArtifact(t, store, appRef)
 	if app.Digest != appDigest.String() {
 		t.Fatalf("stored digest %s, upstream %s", app.Digest, appDigest)
 	}
-	if len(app.Attachments) != 3 {
-		t.Fatalf("attachments = %+v, want the .sig, .att and the referrer", app.Attachments)
+	if len(app.Attachments) != 6 {
+		t.Fatalf("attachments = %+v, want the .sig, .att and the referrer of the index and of "+
+			"one platform", app.Attachments)
 	}
 	pub, err := New(proxy.Host+"/mirror", store)
 	if err != nil {
@@ -159,6 +174,10 @@ func TestPublishImageEndToEnd(t *testing.T) {
 		}
 		if len(im.Manifests) != 1 || im.Manifests[0].Digest != attached[2] {
 			t.Errorf("referrers = %+v, want the SBOM %s", im.Manifests, attached[2])
+		}
+		d := upstreamDescriptor(t, mirrored+":sha256-"+platformManifest.Digest.Hex+".sig")
+		if d.Digest != attachedToPlatform[0] {
+			t.Errorf("platform signature digest %s, want %s", d.Digest, attachedToPlatform[0])
 		}
 	})
 	t.Run("crane pulls", func(t *testing.T) {
