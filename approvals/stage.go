@@ -156,8 +156,8 @@ func (s *Stage) gather(ctx context.Context, a *state.Artifact) (*scanners.ScanRe
 			return nil, released, fmt.Errorf("%s: load findings: %w", a.Key(), err)
 		}
 	}
-	// NOTE: release times come from the npm registry only, so an image's
-	// release time is unknown (zero) and rules on release age see it so.
+	// NOTE: release times come from the npm registry only, so a
+	// releasedWithin condition never matches an image.
 	if s.releases != nil && a.Ecosystem == state.EcosystemNPM {
 		if released, err = s.releases.PublishTime(ctx, a.Name, a.Version); err != nil {
 			return nil, released, fmt.Errorf("%s: look up release time: %w", a.Key(), err)

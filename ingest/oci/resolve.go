@@ -32,7 +32,8 @@ type Request struct {
 	Platforms []string
 	// Attachments brings the upstream's signatures, attestations and SBOMs.
 	Attachments bool
-	// Origin is where the request comes from, for errors and the ledger.
+	// Origin is the manifest entry of the request ("m.yaml:9:7 ref"), for
+	// errors and the ledger.
 	Origin string
 	// Manifest is the metadata.name of the requesting manifest.
 	Manifest string
@@ -141,6 +142,7 @@ func FilterTags(tags []string, f *manifests.TagFilter) ([]string, error) {
 		}
 	}
 	byVersion := constraint != nil || f.Latest > 0
+
 	type tagVersion struct {
 		tag string
 		v   *semver.Version
@@ -161,6 +163,7 @@ func FilterTags(tags []string, f *manifests.TagFilter) ([]string, error) {
 		}
 		kept = append(kept, tagVersion{t, v})
 	}
+
 	sort.SliceStable(kept, func(i, j int) bool {
 		if byVersion {
 			if c := kept[i].v.Compare(kept[j].v); c != 0 {
@@ -179,8 +182,8 @@ func FilterTags(tags []string, f *manifests.TagFilter) ([]string, error) {
 	return slices.Clip(out), nil
 }
 
-// notFound marks a registry's 404 and NAME_UNKNOWN/MANIFEST_UNKNOWN errors
-// with ErrNotFound.
+// notFound marks a registry's 404 responses (NAME_UNKNOWN,
+// MANIFEST_UNKNOWN, BLOB_UNKNOWN) with ErrNotFound.
 func notFound(err error) error {
 	var terr *transport.Error
 	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
