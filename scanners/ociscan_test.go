@@ -8,11 +8,12 @@ import (
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/internal/grypetest"
 	"github.com/sluice-dev/sluice/internal/registrytest"
+	"github.com/sluice-dev/sluice/internal/storetest"
 )
 
 func TestScanImageEachPlatform(t *testing.T) {
 	_, db := openDemoDB(t)
-	store := newBlobStore(t)
+	stateDB, store := storetest.Open(t)
 	up := registrytest.Start(t)
 	if _, err := registrytest.Image(up.Host, "team/app", "1.0.0", "app", 1024); err != nil {
 		t.Fatal(err)
@@ -56,4 +57,20 @@ func TestScanImageEachPlatform(t *testing.T) {
 	if r.Digest != st.Digest || r.Artifact != a.Key() {
 		t.Errorf("result names %s %s, want %s %s", r.Artifact, r.Digest, a.Key(), st.Digest)
 	}
+
+	t.Run("rescan", func(t *testing.T) {
+		if _, _, err := stateDB.Create(a, "run", "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := stateDB.Update(func(tx *state.Tx) error { return SaveResult(tx, r) }); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := Rescan(ctx, s, stateDB, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Rescanned != 1 || len(sum.Changes) != 0 {
+			t.Errorf("rescan summary %+v, want one image rescanned and no change", sum)
+		}
+	})
 }
