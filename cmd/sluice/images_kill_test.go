@@ -1,14 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,53 +21,12 @@ func TestSyncImageResumesAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := registrytest.NewProxy(t, up.Host)
-	var mu sync.Mutex
-	blobGets := 0
-	stalled := make(chan string, 1)
-	half := 0
+	cuts := make(chan registrytest.Cut, 1)
 	release := make(chan struct{})
 	defer close(release)
-	proxy.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
-			return false
-		}
-		mu.Lock()
-		blobGets++
-		n := blobGets
-		mu.Unlock()
-		if n != 4 {
-			return false
-		}
-		blob, err := http.Get("http://" + up.Host + r.URL.Path)
-		if err != nil {
-			t.Error(err)
-			return false
-		}
-		data, _ := io.ReadAll(blob.Body)
-		blob.Body.Close()
-		half = len(data) / 2
-		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(data[:half])
-		w.(http.Flusher).Flush()
-		stalled <- r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-		return true
-	})
+	proxy.SetFault(registrytest.CutBlob(up.Host, 4, cuts, release))
 	dir := t.TempDir()
-	manifest := writeManifest(t, dir, strings.ReplaceAll(`apiVersion: sluice.dev/v1
-kind: Manifest
-metadata:
-  name: images
-  owner: team-platform
-  dataClass: internal
-spec:
-  images:
-    - HOST/team/app:1.0.0
-`, "HOST", proxy.Host))
+	manifest := writeManifest(t, dir, imageManifest(proxy.Host+"/team/app:1.0.0"))
 	dataDir := filepath.Join(dir, "data")
 	args := []string{"sync", "-q", "--no-scan", "--data-dir", dataDir, "--concurrency", "1", manifest}
 
@@ -81,20 +35,16 @@ spec:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var cut string
+	var cut registrytest.Cut
 	select {
-	case cut = <-stalled:
+	case cut = <-cuts:
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("the sync never reached the fourth blob")
 	}
 	// Kill only once the process has written the half it received.
-	partial := filepath.Join(dataDir, "blobs", "partial", strings.TrimPrefix(cut, "sha256:"))
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		if fi, err := os.Stat(partial); err == nil && fi.Size() >= int64(half) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !registrytest.WaitForPartial(filepath.Join(dataDir, "blobs"), cut) {
+		t.Errorf("the store kept no part of %s", cut.Digest)
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -107,28 +57,14 @@ spec:
 	if err != nil {
 		t.Fatalf("resumed sync: %v\n%s", err, out)
 	}
-	var again []string
-	for _, r := range proxy.Requests() {
-		if r.Kind != "blobs" || r.Method != http.MethodGet {
-			continue
-		}
-		d := r.Path[strings.LastIndex(r.Path, "/")+1:]
-		again = append(again, d)
-		if want := fmt.Sprintf("bytes=%d-", half); d == cut && r.Range != want {
-			t.Errorf("interrupted blob requested with Range %q, want %q", r.Range, want)
-		}
+	again, err := proxy.Resumed(cut)
+	if err != nil {
+		t.Error(err)
 	}
 	// Two platforms of config, base and own layer: six blobs, three stored
 	// before the kill.
 	if len(again) != 3 {
 		t.Errorf("resumed sync downloaded %d blobs %v, want the 3 missing ones", len(again), again)
-	}
-	found := false
-	for _, d := range again {
-		found = found || d == cut
-	}
-	if !found {
-		t.Errorf("resumed sync did not download the interrupted blob %s", cut)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dataDir, "blobs", "tmp")); len(entries) != 0 {
 		t.Errorf("%d temporary blobs left after the resumed sync", len(entries))

@@ -15,19 +15,17 @@ import (
 	"github.com/sluice-dev/sluice/internal/registrytest"
 )
 
-const imagesManifest = `apiVersion: sluice.dev/v1
-kind: Manifest
-metadata:
-  name: images
-  owner: team-platform
-  dataClass: internal
-spec:
-  images:
-    - {{.Dir}}/team/app:1.0.0
-    - repository: {{.Dir}}/team/tool
-      tags:
-        semver: ">=2.0.0 <3"
-`
+// imageManifest returns a manifest whose spec.images lists entries, each
+// a YAML flow value.
+func imageManifest(entries ...string) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: sluice.dev/v1\nkind: Manifest\nmetadata:\n  name: images\n" +
+		"  owner: team-platform\n  dataClass: internal\nspec:\n  images:\n")
+	for _, e := range entries {
+		b.WriteString("    - " + e + "\n")
+	}
+	return b.String()
+}
 
 func TestSyncImages(t *testing.T) {
 	up := registrytest.Start(t)
@@ -55,8 +53,8 @@ func TestSyncImages(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	// The template's .Dir stands for the upstream registry here.
-	manifest := writeManifest(t, dir, strings.ReplaceAll(imagesManifest, "{{.Dir}}", up.Host))
+	manifest := writeManifest(t, dir, imageManifest(up.Host+"/team/app:1.0.0",
+		`{repository: "`+up.Host+`/team/tool", tags: {semver: ">=2.0.0 <3"}}`))
 	dataDir := filepath.Join(dir, "data")
 	mustSluice(t, "db", "import", "--data-dir", dataDir, buildDBArchive(t, grypetest.Options{}))
 	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
@@ -137,16 +135,7 @@ func TestSyncImages(t *testing.T) {
 func TestSyncImageErrors(t *testing.T) {
 	up := registrytest.Start(t)
 	dir := t.TempDir()
-	manifest := writeManifest(t, dir, strings.ReplaceAll(`apiVersion: sluice.dev/v1
-kind: Manifest
-metadata:
-  name: images
-  owner: team-platform
-  dataClass: internal
-spec:
-  images:
-    - HOST/team/missing:1.0.0
-`, "HOST", up.Host))
+	manifest := writeManifest(t, dir, imageManifest(up.Host+"/team/missing:1.0.0"))
 	r := sluice(t, "sync", "--data-dir", filepath.Join(dir, "data"), "--no-scan", manifest)
 	if r.exitCode() != exitFailure {
 		t.Errorf("exit code %d, want %d", r.exitCode(), exitFailure)

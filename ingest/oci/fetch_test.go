@@ -6,10 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -167,44 +164,23 @@ func TestFetchResumesAfterKill(t *testing.T) {
 	// fetch is cancelled there, as a killed process would stop.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var mu sync.Mutex
-	requested := 0
-	var cut string
-	var half int
-	proxy.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
-			return false
+	cuts := make(chan registrytest.Cut, 1)
+	release := make(chan struct{})
+	defer close(release)
+	proxy.SetFault(registrytest.CutBlob(upstream, 4, cuts, release))
+	var cut registrytest.Cut
+	go func() {
+		cut = <-cuts
+		if !registrytest.WaitForPartial(store.Root(), cut) {
+			t.Errorf("the store kept no part of %s", cut.Digest)
 		}
-		mu.Lock()
-		requested++
-		n := requested
-		mu.Unlock()
-		if n != 4 {
-			return false
-		}
-		cut = r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-		blob, err := http.Get("http://" + upstream + r.URL.Path)
-		if err != nil {
-			t.Error(err)
-			return false
-		}
-		defer blob.Body.Close()
-		data, _ := io.ReadAll(blob.Body)
-		half = len(data) / 2
-		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(data[:half])
-		w.(http.Flusher).Flush()
-		waitForPartial(t, filepath.Join(store.Root(), "partial", strings.TrimPrefix(cut, "sha256:")), half)
 		cancel()
-		<-r.Context().Done()
-		return true
-	})
+	}()
 	if _, err := NewFetcher(c, store, 1).Fetch(ctx, res); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted fetch: err = %v, want context.Canceled", err)
 	}
-	if store.Has(cut) {
-		t.Fatalf("store holds the interrupted blob %s", cut)
+	if store.Has(cut.Digest) {
+		t.Fatalf("store holds the interrupted blob %s", cut.Digest)
 	}
 	proxy.SetFault(nil)
 	proxy.Reset()
@@ -212,27 +188,13 @@ func TestFetchResumesAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var again []string
-	for _, r := range proxy.Requests() {
-		if r.Kind != "blobs" || r.Method != http.MethodGet {
-			continue
-		}
-		d := r.Path[strings.LastIndex(r.Path, "/")+1:]
-		again = append(again, d)
-		if want := fmt.Sprintf("bytes=%d-", half); d == cut && r.Range != want {
-			t.Errorf("interrupted blob requested with Range %q, want %q", r.Range, want)
-		}
+	again, err := proxy.Resumed(cut)
+	if err != nil {
+		t.Error(err)
 	}
 	// The three blobs before the cut were stored; the rest is missing.
 	if want := st.Blobs - 3; len(again) != want {
 		t.Errorf("resumed fetch downloaded %d of %d blobs, want the %d missing ones", len(again), st.Blobs, want)
-	}
-	found := false
-	for _, d := range again {
-		found = found || d == cut
-	}
-	if !found {
-		t.Errorf("resumed fetch did not download the interrupted blob %s (got %v)", cut, again)
 	}
 }
 
@@ -279,17 +241,4 @@ func TestFetchPlatformFilter(t *testing.T) {
 	if st.Size != planned {
 		t.Errorf("stored %d bytes, Size planned %d", st.Size, planned)
 	}
-}
-
-// waitForPartial waits until a partial blob file has size bytes, so that
-// a cut-off download has written what it received before it is stopped.
-func waitForPartial(t *testing.T, path string, size int) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if fi, err := os.Stat(path); err == nil && fi.Size() >= int64(size) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Errorf("%s did not reach %d bytes", path, size)
 }
