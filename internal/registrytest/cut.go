@@ -21,7 +21,7 @@ type Cut struct {
 
 // CutBlob returns a fault for Proxy.SetFault that serves the nth blob
 // download (counting from 1) only halfway. It sends the blob's real first
-// half, read from the registry at host, reports it on cuts, and then
+// half, read from the registry at host, and reports it on cuts. Then it
 // holds the connection open until the client goes away or release is
 // closed, as a network stall or a killed client would leave it.
 func CutBlob(host string, nth int, cuts chan<- Cut, release <-chan struct{}) func(http.ResponseWriter, *http.Request) bool {
@@ -78,7 +78,7 @@ func WaitForPartial(root string, c Cut) bool {
 }
 
 // Resumed returns the digests of the blobs downloaded since the last
-// Reset. Its error says whether the blob of c was left out or requested
+// Reset. It returns an error when the blob of c was left out or requested
 // without a Range for its missing part.
 func (p *Proxy) Resumed(c Cut) ([]string, error) {
 	var digests []string
