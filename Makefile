@@ -14,13 +14,13 @@ help: ## list the targets
 build: ## build bin/sluice
 	$(GO) build -o $(BIN) ./cmd/sluice
 
-tools: tools/node_modules/.bin/verdaccio ## install the pinned JavaScript tools the tests run (Verdaccio)
+tools: tools/node_modules/.bin/verdaccio ## install the pinned JavaScript tools the tests run (Verdaccio, yarn, pnpm)
 
 tools/node_modules/.bin/verdaccio: tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund
 	@touch $@
 
-test: tools ## run every test against real Verdaccio and npm on loopback
+test: tools ## run every test against real Verdaccio, npm, yarn and pnpm on loopback
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
 lint: ## gofmt and go vet
@@ -29,8 +29,14 @@ lint: ## gofmt and go vet
 
 fuzz: ## run each parser fuzz test for FUZZTIME (default 30s)
 	$(GO) test ./manifests -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./manifests -run '^$$' -fuzz '^FuzzParsePluginRequest$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParsePackageLock$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParseYarnLock$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParseBerryLock$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./manifests/lockfile -run '^$$' -fuzz '^FuzzParsePNPMLock$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./mirrors/harbor -run '^$$' -fuzz '^FuzzNewError$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./mirrors/pin/refs -run '^$$' -fuzz '^FuzzPinDockerfile$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./mirrors/pin/refs -run '^$$' -fuzz '^FuzzPinYAML$$' -fuzztime $(or $(FUZZTIME),30s)
 
 demo: build tools ## sync an example manifest into a local Verdaccio and npm ci from it alone
 	$(GO) run ./internal/demo -upstream "$(UPSTREAM)"

@@ -53,7 +53,7 @@ type Plan struct {
 // the manifests of each new image for the size of its blobs.
 func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, error) {
 	r.defaults()
-	resolved, notes, err := r.resolve(ctx, ms)
+	resolved, notes, err := r.resolve(ctx, ms, npmRequests)
 	if err != nil {
 		return nil, err
 	}

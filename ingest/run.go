@@ -86,6 +86,23 @@ func (r *Runner) defaults() {
 // failing artifact and returns every failure at the end; what succeeded
 // stays recorded, so the next Sync continues from there.
 func (r *Runner) Sync(ctx context.Context, ms []*manifests.Manifest) (*Summary, error) {
+	return r.run(ctx, ms, npmRequests)
+}
+
+// SyncRequests runs the steps of Sync for requests made outside a
+// manifest file, such as the packages a Backstage plugin adds to an app,
+// recording them under manifest m. Requests that set NoDependencies stop
+// the closure at the versions they name.
+func (r *Runner) SyncRequests(ctx context.Context, m *manifests.Manifest, reqs []npm.Request) (*Summary, error) {
+	return r.run(ctx, []*manifests.Manifest{m},
+		func(*manifests.Manifest) ([]npm.Request, []string, error) { return reqs, nil, nil })
+}
+
+// requestsFunc returns the npm requests of a manifest and notes on what
+// it leaves out.
+type requestsFunc func(*manifests.Manifest) ([]npm.Request, []string, error)
+
+func (r *Runner) run(ctx context.Context, ms []*manifests.Manifest, requests requestsFunc) (*Summary, error) {
 	r.defaults()
 	start := time.Now()
 	run, err := r.DB.StartRun(manifestDigests(ms), r.Actor)
@@ -93,7 +110,7 @@ func (r *Runner) Sync(ctx context.Context, ms []*manifests.Manifest) (*Summary, 
 		return nil, err
 	}
 	sum := &Summary{Run: run.ID}
-	err = r.sync(ctx, run.ID, ms, sum)
+	err = r.sync(ctx, run.ID, ms, requests, sum)
 	sum.Duration = time.Since(start)
 	run.Counts = map[string]int64{"resolved": int64(sum.Resolved), "new": int64(sum.New),
 		"fetched": int64(sum.Fetched), "fetchedBytes": sum.FetchBytes, "published": int64(sum.Published)}
@@ -103,8 +120,9 @@ func (r *Runner) Sync(ctx context.Context, ms []*manifests.Manifest) (*Summary, 
 	return sum, err
 }
 
-func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifest, sum *Summary) error {
-	resolved, notes, err := r.resolve(ctx, ms)
+func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifest, requests requestsFunc,
+	sum *Summary) error {
+	resolved, notes, err := r.resolve(ctx, ms, requests)
 	sum.Notes = notes
 	if err != nil {
 		return fmt.Errorf("nothing was fetched: %w", err)
@@ -144,7 +162,8 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 
 // resolve resolves every manifest's npm requests, one manifest at a time
 // because each has its own dependency options.
-func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.Resolved, []string, error) {
+func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest,
+	requests requestsFunc) ([]*npm.Resolved, []string, error) {
 	var out []*npm.Resolved
 	var notes []string
 	var errs []error
@@ -153,7 +172,7 @@ func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.
 	r.Progress.Start("resolve", -1)
 	defer r.Progress.Done()
 	for _, m := range ms {
-		reqs, n, err := npmRequests(m)
+		reqs, n, err := requests(m)
 		notes = append(notes, n...)
 		if err != nil {
 			errs = append(errs, err)
@@ -172,7 +191,10 @@ func (r *Runner) resolve(ctx context.Context, ms []*manifests.Manifest) ([]*npm.
 			}
 			pinged = true
 		}
-		deps := m.Spec.NPM.Dependencies
+		var deps manifests.DependencyOptions
+		if m.Spec.NPM != nil {
+			deps = m.Spec.NPM.Dependencies
+		}
 		reported := 0
 		onResolved := func(n int) {
 			r.Progress.Add(n-reported, 0)
@@ -261,10 +283,15 @@ func resolvedChange(runID, actor string, p *npm.Resolved) state.Change {
 }
 
 // manifestDigests maps each manifest's absolute path to the sha256 of its
-// content as parsed, for the ledger.
+// content as parsed, for the ledger. A manifest built in memory, such as a
+// plugin request's, has no path and is named "manifest:<name>".
 func manifestDigests(ms []*manifests.Manifest) map[string]string {
 	out := make(map[string]string, len(ms))
 	for _, m := range ms {
+		if m.Path == "" {
+			out["manifest:"+m.Metadata.Name] = m.Digest
+			continue
+		}
 		path, err := filepath.Abs(m.Path)
 		if err != nil {
 			path = m.Path

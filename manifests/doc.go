@@ -14,6 +14,12 @@
 // The JSON Schema in schema/manifest.v1.schema.json is generated from the
 // types in this package by `go generate ./manifests`; editors and CI can
 // validate manifests with it before Sluice sees them.
+//
+// The package also reads plugin requests (PluginRequest): the JSON body
+// that asks for a Backstage plugin on top of an app. Its schema,
+// schema/plugin-request.v1.schema.json, is written by hand, and a test
+// checks that it and ParsePluginRequest accept and reject the same
+// documents.
 package manifests
 
 //go:generate go run ./internal/schemagen -type manifest -o schema/manifest.v1.schema.json

@@ -151,6 +151,49 @@ func TestUpstreamChecks(t *testing.T) {
 	}
 }
 
+func TestUpstreamSignatureFindings(t *testing.T) {
+	checks := &UpstreamChecks{Upstream: fakeUpstream{},
+		Signatures: func(_ context.Context, name, version string) (string, string, error) {
+			switch name {
+			case "signed":
+				return "", "", nil
+			case "broken":
+				return "", "", errors.New("connection reset")
+			}
+			return name, "detail of " + name, nil
+		}}
+	tests := []struct {
+		name    string
+		wantID  string
+		wantErr bool
+	}{
+		{"signed", "", false},
+		{"missing", "missing", false},
+		{"invalid", "invalid", false},
+		{"broken", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := checks.findings(context.Background(), tt.name, "1.0.0", time.Now())
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error = %v, want error %v", err, tt.wantErr)
+			}
+			if tt.wantID == "" {
+				if len(got) != 0 {
+					t.Errorf("findings = %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Kind != KindUpstreamSignature || got[0].ID != tt.wantID {
+				t.Fatalf("findings = %+v, want one %s finding %q", got, KindUpstreamSignature, tt.wantID)
+			}
+			if got[0].Detail != "detail of "+tt.name {
+				t.Errorf("detail = %q", got[0].Detail)
+			}
+		})
+	}
+}
+
 func TestNPMUpstreamReadsPublishTime(t *testing.T) {
 	fx := npmfixture.New(t)
 	raw, err := os.ReadFile(filepath.Join(registryDir, "minimist", "packument.json"))

@@ -62,6 +62,10 @@ type UpstreamChecks struct {
 	// MinReleaseAge flags versions published more recently than this; zero
 	// turns the check off.
 	MinReleaseAge time.Duration
+	// Signatures verifies a version's upstream signatures; nil turns the
+	// check off. It returns "" when they verify, or the finding ID
+	// ("missing", or a failure such as "invalid") and a detail sentence.
+	Signatures func(ctx context.Context, name, version string) (id, detail string, err error)
 }
 
 // inInternalScope reports whether name is in one of the internal scopes.
@@ -75,8 +79,8 @@ func (c *UpstreamChecks) inInternalScope(name string) bool {
 	return false
 }
 
-// findings runs the dependency-confusion and release-age checks for one
-// npm package version.
+// findings runs the dependency-confusion, upstream signature and
+// release-age checks for one npm package version.
 func (c *UpstreamChecks) findings(ctx context.Context, name, version string,
 	now time.Time) ([]Finding, error) {
 	if c == nil || c.Upstream == nil {
@@ -92,6 +96,16 @@ func (c *UpstreamChecks) findings(ctx context.Context, name, version string,
 			out = append(out, Finding{Kind: KindDependencyConfusion, ID: name, Package: name,
 				PackageVersion: version, Severity: SeverityHigh,
 				Detail: "the name is in an internal scope but exists on the upstream registry"})
+		}
+	}
+	if c.Signatures != nil {
+		id, detail, err := c.Signatures(ctx, name, version)
+		if err != nil {
+			return nil, fmt.Errorf("upstream signature check of %s@%s: %w", name, version, err)
+		}
+		if id != "" {
+			out = append(out, Finding{Kind: KindUpstreamSignature, ID: id, Package: name,
+				PackageVersion: version, Detail: detail})
 		}
 	}
 	if c.MinReleaseAge > 0 {

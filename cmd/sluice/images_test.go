@@ -113,6 +113,15 @@ func TestSyncImages(t *testing.T) {
 		t.Errorf("second summary:\n%s", r.stdout)
 	}
 
+	t.Run("pin a Dockerfile", func(t *testing.T) {
+		dockerfile := filepath.Join(t.TempDir(), "Dockerfile")
+		writeFile(t, dockerfile, "FROM "+up.Host+"/team/app:1.0.0\n")
+		mustSluice(t, "pin", "--data-dir", dataDir, "--oci-mirror", proxy.Host, dockerfile)
+		want := "FROM " + mirror + "/team/app@" + appDigest.String() + "\n"
+		if got := readFile(t, dockerfile); got != want {
+			t.Errorf("pinned Dockerfile:\n%s\nwant:\n%s", got, want)
+		}
+	})
 	t.Run("mirrored reference lookup", func(t *testing.T) {
 		db, err := state.Open(filepath.Join(dataDir, "sluice.db"))
 		if err != nil {

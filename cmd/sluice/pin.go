@@ -15,38 +15,88 @@ import (
 )
 
 func newPinCommand(g *globals) *cobra.Command {
-	var mirror string
+	var mirror, ociMirror, kind string
 	var check bool
 	cmd := &cobra.Command{
-		Use:   "pin LOCKFILE...",
-		Short: "Point lockfiles at the internal mirror",
+		Use:   "pin FILE...",
+		Short: "Point lockfiles and image references at the internal mirrors",
 		Long: `Pin rewrites the resolved URL of every entry in package-lock.json (v1, v2,
-v3) and yarn.lock (v1) files to the internal mirror, keeping integrity fields
-and every other byte as they are. It refuses, changes nothing and exits 3
-when any entry of any of the files is not on that mirror, listing each such
-entry with what to do.
-Pinning a pinned lockfile changes nothing. With --check it writes nothing
-and exits 3 when a lockfile is not fully pinned.`,
+v3), yarn.lock (yarn classic and berry) and pnpm-lock.yaml (v6, v9) files to
+the internal mirror, keeping integrity fields and every other byte as they
+are. It refuses, changes nothing and exits 3 when any entry of any of the
+files is not on that mirror, listing each such entry with what to do.
+yarn berry and pnpm lockfiles name no URL for most registry packages: for
+those, pin checks that the mirror has them and prints the registry setting
+(npmRegistryServer in .yarnrc.yml, registry in .npmrc) that must point at
+the mirror.
+
+Image references in Dockerfiles, Kubernetes manifests, Helm values files
+and Backstage app-config files are rewritten to the internal registry by
+digest (registry/project/name@sha256:...), with the same all-or-nothing
+rule. References built from ARGs, templates or environment variables are
+left as they are and listed. The kind of each file comes from its name
+(Dockerfile, Containerfile, values*.yaml, app-config*.yaml) or content
+(apiVersion and kind); --kind overrides it for every image file given.
+Pinning a pinned file changes nothing.
+
+With --check, pin is a build gate: it writes nothing and exits 3 when a
+file is not fully pinned. For lockfiles that means any entry resolves
+outside the mirror, is not mirrored, or is not approved (awaiting approval,
+rejected, or not evaluated yet); every such entry is listed with its line
+and the command that requests or fixes it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if mirror == "" {
-				return &usageError{errors.New("--npm-mirror (or SLUICE_NPM_MIRROR) is required")}
-			}
-			pub, err := mirrornpm.New(mirror, mirrornpm.Auth{}, nil)
+			images, lockfiles, err := splitPinFiles(args, kind)
 			if err != nil {
-				return &usageError{err}
+				return err
+			}
+			var pinner *pin.Pinner
+			if len(lockfiles) > 0 {
+				if mirror == "" {
+					return &usageError{errors.New("--npm-mirror (or SLUICE_NPM_MIRROR) is required to pin lockfiles")}
+				}
+				pub, err := mirrornpm.New(mirror, mirrornpm.Auth{}, nil)
+				if err != nil {
+					return &usageError{err}
+				}
+				pinner = &pin.Pinner{Mirror: pub}
+			}
+			if len(images) > 0 && ociMirror == "" {
+				return &usageError{errors.New("--oci-mirror (or SLUICE_OCI_MIRROR) is required to pin image references")}
 			}
 			st, err := g.openExistingStore()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			p := &pin.Pinner{DB: st.db, Mirror: pub}
-			return pinFiles(cmd.OutOrStdout(), p, args, check)
+			ip, err := imagePinner(st, ociMirror, images)
+			if err != nil {
+				return err
+			}
+			results, imgErr := checkImages(cmd.OutOrStdout(), ip, images, check)
+			if imgErr != nil && !isOffenders(imgErr) {
+				return imgErr
+			}
+			if len(lockfiles) > 0 {
+				pinner.DB = st.db
+				// An image file that offends keeps the lockfiles unwritten too.
+				err := pinFiles(cmd.OutOrStdout(), pinner, lockfiles, check || imgErr != nil)
+				if err != nil || imgErr != nil {
+					return errors.Join(imgErr, err)
+				}
+			}
+			if imgErr != nil || check {
+				return imgErr
+			}
+			return writeImages(cmd.OutOrStdout(), st.db, ociMirror, images, results)
 		},
 	}
 	cmd.Flags().StringVar(&mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"), "internal npm registry URL (env SLUICE_NPM_MIRROR)")
-	cmd.Flags().BoolVar(&check, "check", false, "write nothing; exit 3 when an entry is not pinned or not mirrored")
+	cmd.Flags().StringVar(&ociMirror, "oci-mirror", os.Getenv("SLUICE_OCI_MIRROR"),
+		"internal image registry host[:port] (env SLUICE_OCI_MIRROR)")
+	cmd.Flags().StringVar(&kind, "kind", "", "treat every image file as dockerfile, kubernetes, helm or backstage")
+	cmd.Flags().BoolVar(&check, "check", false,
+		"build gate: write nothing; exit 3 when an entry is not pinned, not mirrored or not approved")
 	return cmd
 }
 
@@ -73,17 +123,22 @@ func pinFiles(w io.Writer, p *pin.Pinner, paths []string, check bool) error {
 			fmt.Fprintln(w, o)
 		}
 		offenders += len(res.Offenders)
-		if check && len(res.Offenders) == 0 && res.Changed > 0 {
-			fmt.Fprintf(w, "%s: %s do not point at the mirror; run sluice pin %s\n", path,
-				plural(res.Changed, "entry", "entries"), path)
-			unpinned += res.Changed
+		if note := res.Note(p.Mirror.URL()); check && note != "" && len(res.Offenders) == 0 {
+			fmt.Fprintf(w, "%s: %s\n", path, note)
+		}
+		if check {
+			for _, o := range res.Outside {
+				fmt.Fprintln(w, o)
+			}
+			unpinned += len(res.Outside)
 		}
 		results = append(results, res)
 	}
 	switch {
 	case offenders > 0 && check:
-		return &offendersError{fmt.Sprintf("%s cannot be installed from %s",
-			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL())}
+		return &offendersError{fmt.Sprintf("%s cannot be installed from %s; %s",
+			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL(),
+			plural(unpinned, "other entry is", "other entries are")+" not pinned to it")}
 	case offenders > 0:
 		return &offendersError{fmt.Sprintf("%s cannot be pinned to %s; no file was changed",
 			plural(offenders, "lockfile entry", "lockfile entries"), p.Mirror.URL())}
@@ -109,6 +164,9 @@ func writePinned(w io.Writer, p *pin.Pinner, path string, res *pin.Result) error
 		}
 	}
 	fmt.Fprintf(w, "%s: %d entries pinned, %d already pinned\n", path, res.Changed, res.Unchanged)
+	if note := res.Note(p.Mirror.URL()); note != "" {
+		fmt.Fprintf(w, "%s: %s\n", path, note)
+	}
 	if err := p.MarkPinned(res, actor()); err != nil {
 		return err
 	}

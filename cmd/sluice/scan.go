@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/manifests/policy"
 	"github.com/sluice-dev/sluice/scanners"
 )
@@ -64,9 +65,19 @@ func (f *scanFlags) scanner(g *globals, st *store, reg *npm.Registry,
 		return nil, err
 	}
 	s := &scanners.Scanner{DB: db, Blobs: st.blobs, Exceptions: exc, Log: log}
-	if reg != nil && (len(f.internalScopes) > 0 || f.minReleaseAge > 0) {
+	// Registry signatures are checked once the registry's keys were
+	// imported with 'sluice keys import-upstream'.
+	keys, err := sign.LoadNPMKeys(st.db, st.blobs)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if reg != nil && (len(f.internalScopes) > 0 || f.minReleaseAge > 0 || keys != nil) {
 		s.Upstream = &scanners.UpstreamChecks{Upstream: scanners.NPMUpstream{Registry: reg},
 			InternalScopes: f.internalScopes, MinReleaseAge: f.minReleaseAge}
+		if keys != nil {
+			s.Upstream.Signatures = sign.NPMRegistryCheck{Keys: keys, Registry: reg}.Check
+		}
 	}
 	return s, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/fetch"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/sign"
+	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 	"github.com/sluice-dev/sluice/manifests/policy"
 	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
@@ -27,6 +29,8 @@ type npmFlags struct {
 	policy      string
 	concurrency int
 	retries     int
+	// distFields adds fields to each published version's dist object.
+	distFields func(*state.Artifact) (map[string]any, error)
 }
 
 func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
@@ -81,6 +85,7 @@ func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runn
 		if err != nil {
 			return nil, err
 		}
+		pub.DistFields = f.distFields
 		r.Publish = approvals.Gate(pub)
 	}
 	return r, nil
@@ -105,6 +110,27 @@ func (f *npmFlags) evaluation(st *store, r *ingest.Runner, log *slog.Logger) (*a
 		opts = append(opts, approvals.WithReleaseTimes(scanners.NPMUpstream{Registry: r.NPM}))
 	}
 	return approvals.NewStage(p, st.db, st.blobs, opts...), nil
+}
+
+// addStages sets the runner's scan stage and, when a policy is given, its
+// evaluation stage. The caller calls the returned function when the run
+// ends.
+func (f *npmFlags) addStages(g *globals, sf *scanFlags, st *store, r *ingest.Runner,
+	log *slog.Logger) (func() error, error) {
+	stage, closeScanner, err := sf.stage(g, st, r.NPM, log)
+	if err != nil {
+		return nil, err
+	}
+	r.Scan = stage
+	evaluate, err := f.evaluation(st, r, log)
+	if err != nil {
+		closeScanner()
+		return nil, err
+	}
+	if evaluate != nil {
+		r.Evaluate = evaluate
+	}
+	return closeScanner, nil
 }
 
 func mirrorPublisher(mirror string, client *fetch.Client) (*mirrornpm.Publisher, error) {
@@ -138,17 +164,20 @@ func loadManifests(args []string) ([]*manifests.Manifest, error) {
 func newSyncCommand(g *globals) *cobra.Command {
 	f := &npmFlags{}
 	sf := &scanFlags{}
+	sg := &signFlags{}
 	cmd := &cobra.Command{
 		Use:   "sync MANIFEST|DIR...",
 		Short: "Resolve, fetch, verify, store and publish what the manifests name",
 		Long: `Sync resolves every manifest entry to exact versions (npm: with the full
 closure of dependencies, optional and peer dependencies included), fetches
 each tarball with retries, checks it against the registry's sha512
-integrity (and the lockfile's, for lockfile entries) before storing it, and
-publishes the original tarball to the mirror given by --npm-mirror.
-Container images are resolved to digests, copied byte for byte with the
-upstream's signatures and attestations, scanned per platform and pushed
-to the registry given by --oci-mirror.
+integrity (and the lockfile's, for lockfile entries) before storing it,
+scans and evaluates it, signs each approved tarball with --sign-key, and
+publishes the original tarball to the mirror given by --npm-mirror. With a
+signing key, nothing unsigned is published. Container images are resolved
+to digests, copied byte for byte with the upstream's signatures and
+attestations, scanned per platform and pushed to the registry given by
+--oci-mirror.
 
 Sync is incremental: artifacts already stored are not fetched again and
 versions already on the mirror are not published again. A run that fails or
@@ -168,25 +197,29 @@ is killed loses nothing; run it again to continue.`,
 				return err
 			}
 			defer st.Close()
+			signer, err := sg.signer()
+			if err != nil {
+				return err
+			}
+			if signer != nil {
+				f.distFields = sign.DistFields(st.db, st.blobs)
+			}
 			r, err := f.runner(g, st, log)
 			if err != nil {
 				return err
 			}
-			stage, closeScanner, err := sf.stage(g, st, r.NPM, log)
+			closeScanner, err := f.addStages(g, sf, st, r, log)
 			if err != nil {
 				return err
 			}
 			defer closeScanner()
-			r.Scan = stage
-			evaluate, err := f.evaluation(st, r, log)
-			if err != nil {
-				return err
-			}
-			if evaluate != nil {
-				r.Evaluate = evaluate
+			if r.Evaluate != nil {
 				if _, err := approvals.ExpireDue(st.db); err != nil {
 					return err
 				}
+			}
+			if signer != nil {
+				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st}, log))
 			}
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
@@ -198,6 +231,7 @@ is killed loses nothing; run it again to continue.`,
 	}
 	f.register(cmd, true)
 	sf.register(cmd, true)
+	sg.register(cmd)
 	return cmd
 }
 

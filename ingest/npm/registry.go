@@ -66,6 +66,30 @@ type Dist struct {
 	Integrity    string `json:"integrity,omitempty"`
 	UnpackedSize int64  `json:"unpackedSize,omitempty"`
 	FileCount    int    `json:"fileCount,omitempty"`
+	// Signatures are the registry's ECDSA signatures over
+	// "<name>@<version>:<integrity>", by key id.
+	Signatures []Signature `json:"signatures,omitempty"`
+	// Attestations locates the version's provenance attestations, when
+	// it was published with provenance.
+	Attestations *Attestations `json:"attestations,omitempty"`
+	// SluiceBundle is the Sigstore bundle that a Sluice mirror publishes
+	// with each version it signed.
+	SluiceBundle json.RawMessage `json:"sluiceBundle,omitempty"`
+}
+
+// Signature is one registry signature of a version.
+type Signature struct {
+	KeyID string `json:"keyid"`
+	Sig   string `json:"sig"`
+}
+
+// Attestations is a version's dist.attestations: where the registry
+// serves its attestation bundles.
+type Attestations struct {
+	URL        string `json:"url"`
+	Provenance struct {
+		PredicateType string `json:"predicateType"`
+	} `json:"provenance"`
 }
 
 // IsDeprecated reports whether the version carries a deprecation message.

@@ -1,9 +1,10 @@
-// Package npmclient runs the real npm client in tests, cut off from every
-// host but loopback, so that a test proves an install works from a mirror
-// alone. npm gets a fresh user config, global config, cache and HOME, and
-// its proxy is a loopback listener that records and closes every
-// connection: with noproxy set to 127.0.0.1 and localhost, a request to any
-// other host reaches only that listener and fails.
+// Package npmclient runs the real npm, yarn (classic and berry) and pnpm
+// clients in tests, cut off from every host but loopback, so that a test
+// proves an install works from a mirror alone. npm gets a fresh user
+// config, global config, cache and HOME, and its proxy is a loopback
+// listener that records and closes every connection: with noproxy set to
+// 127.0.0.1 and localhost, a request to any other host reaches only that
+// listener and fails. Install describes how the other clients are cut off.
 package npmclient
 
 import (
@@ -19,9 +20,9 @@ import (
 	"time"
 )
 
-// ErrEgress is returned, wrapped, when npm tried to reach a host other than
-// loopback, even if npm itself succeeded.
-var ErrEgress = errors.New("npm tried to reach a non-loopback host")
+// ErrEgress is returned, wrapped, when the client tried to reach a host
+// other than loopback, even if the client itself succeeded.
+var ErrEgress = errors.New("the client tried to reach a non-loopback host")
 
 // Option configures a run of npm.
 type Option func(*settings)
@@ -100,12 +101,9 @@ func Exec(ctx context.Context, home, projectDir, registryURL string, args []stri
 		return "", fmt.Errorf("npm not found (%w): install Node.js 20 or later with npm", err)
 	}
 
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return "", fmt.Errorf("npmclient: %w", err)
-	}
-	tripwire, err := newTripwire()
+	tripwire, err := startTripwire(home)
 	if err != nil {
-		return "", fmt.Errorf("npmclient: %w", err)
+		return "", err
 	}
 	defer tripwire.close()
 
@@ -113,26 +111,68 @@ func Exec(ctx context.Context, home, projectDir, registryURL string, args []stri
 	if err != nil {
 		return "", fmt.Errorf("npmclient: %w", err)
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	cmdArgs := append(append([]string{}, args...), "--registry", strings.TrimSuffix(registryURL, "/")+"/")
-	cmd := exec.CommandContext(ctx, npm, cmdArgs...)
-	cmd.Dir = projectDir
-	cmd.Env = isolatedEnv(home, userconfig, tripwire.addr())
+	return run(ctx, tripwire, invocation{
+		command: "npm " + strings.Join(args, " "),
+		path:    npm,
+		args:    cmdArgs,
+		dir:     projectDir,
+		env:     isolatedEnv(home, userconfig, tripwire.addr()),
+		timeout: s.timeout,
+	})
+}
+
+// startTripwire creates home and starts the tripwire proxy for a run.
+func startTripwire(home string) (*tripwire, error) {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("npmclient: %w", err)
+	}
+	tw, err := newTripwire()
+	if err != nil {
+		return nil, fmt.Errorf("npmclient: %w", err)
+	}
+	return tw, nil
+}
+
+// invocation is one run of a client under isolation.
+type invocation struct {
+	command string // what errors call the run, such as "npm ci"
+	path    string
+	args    []string
+	dir     string
+	env     []string
+	timeout time.Duration
+	// blocked returns the hosts that the client's output reports as
+	// blocked by its own settings; nil when it has none.
+	blocked func(output string) []string
+}
+
+// run runs inv and returns its combined output. The error wraps ErrEgress
+// when the tripwire or inv.blocked recorded a host, and otherwise reports a
+// timeout or the exit status.
+func run(ctx context.Context, tw *tripwire, inv invocation) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, inv.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, inv.path, inv.args...)
+	cmd.Dir = inv.dir
+	cmd.Env = inv.env
 	cmd.WaitDelay = 10 * time.Second
 	output, runErr := cmd.CombinedOutput()
 
-	command := "npm " + strings.Join(args, " ")
-	if hosts := tripwire.hosts(); len(hosts) > 0 {
-		return string(output), fmt.Errorf("%s in %s: %w: %s", command, projectDir, ErrEgress,
+	hosts := tw.hosts()
+	if inv.blocked != nil {
+		hosts = append(hosts, inv.blocked(string(output))...)
+	}
+	if len(hosts) > 0 {
+		return string(output), fmt.Errorf("%s in %s: %w: %s", inv.command, inv.dir, ErrEgress,
 			strings.Join(hosts, ", "))
 	}
 	if ctx.Err() != nil {
-		return string(output), fmt.Errorf("%s in %s: timed out after %s", command, projectDir, s.timeout)
+		return string(output), fmt.Errorf("%s in %s: timed out after %s", inv.command, inv.dir,
+			inv.timeout)
 	}
 	if runErr != nil {
-		return string(output), fmt.Errorf("%s in %s failed: %w", command, projectDir, runErr)
+		return string(output), fmt.Errorf("%s in %s failed: %w", inv.command, inv.dir, runErr)
 	}
 	return string(output), nil
 }
@@ -168,22 +208,10 @@ func writeUserconfig(home, proxy string, extra [][2]string) (string, error) {
 	return path, nil
 }
 
-// isolatedEnv returns the environment without any npm or proxy setting of
-// the calling process, plus the isolating ones.
+// isolatedEnv returns the environment of baseEnv plus npm's isolating
+// settings.
 func isolatedEnv(home, userconfig, proxy string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		key, _, _ := strings.Cut(kv, "=")
-		lower := strings.ToLower(key)
-		if strings.HasPrefix(lower, "npm_config_") || lower == "home" ||
-			lower == "http_proxy" || lower == "https_proxy" || lower == "no_proxy" ||
-			lower == "all_proxy" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env,
-		"HOME="+home,
+	return append(baseEnv(home),
 		"npm_config_userconfig="+userconfig,
 		"npm_config_globalconfig="+filepath.Join(home, "globalnpmrc"),
 		"npm_config_cache="+filepath.Join(home, "cache"),

@@ -12,18 +12,19 @@ import (
 	"github.com/sluice-dev/sluice/internal/npmfixture"
 )
 
-// pointLockfileAt rewrites every resolved URL of the app's package-lock.json
-// from registry.npmjs.org to registryURL, as pinning for a mirror would.
-func pointLockfileAt(t *testing.T, appDir, registryURL string) {
+// pointLockfileAt rewrites every resolved URL of the app's lockfile (such
+// as package-lock.json) from registry.npmjs.org to registryURL, as pinning
+// for a mirror would.
+func pointLockfileAt(t *testing.T, appDir, lockfile, registryURL string) {
 	t.Helper()
-	path := filepath.Join(appDir, "package-lock.json")
+	path := filepath.Join(appDir, lockfile)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rewritten := strings.ReplaceAll(string(data), "https://registry.npmjs.org/", registryURL+"/")
 	if rewritten == string(data) {
-		t.Fatal("package-lock.json has no registry.npmjs.org URL to rewrite")
+		t.Fatalf("%s has no registry.npmjs.org URL to rewrite", lockfile)
 	}
 	if err := os.WriteFile(path, []byte(rewritten), 0o644); err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestCIBlocksPublicRegistry(t *testing.T) {
 			reg := npmfixture.New(t)
 			app := npmfixture.CopyApp(t, "small")
 			if tt.rewriteTo != "" {
-				pointLockfileAt(t, app, tt.rewriteTo)
+				pointLockfileAt(t, app, "package-lock.json", tt.rewriteTo)
 			}
 
 			output, err := npmclient.CI(t, app, reg.URL)
@@ -92,7 +93,7 @@ func TestCIBlocksPublicRegistry(t *testing.T) {
 func TestCIInstallsFromLoopback(t *testing.T) {
 	reg := npmfixture.New(t)
 	app := npmfixture.CopyApp(t, "small")
-	pointLockfileAt(t, app, reg.URL)
+	pointLockfileAt(t, app, "package-lock.json", reg.URL)
 
 	output, err := npmclient.CI(t, app, reg.URL)
 	if err != nil {
@@ -125,7 +126,7 @@ func TestCIAuthToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := npmfixture.New(t, npmfixture.WithToken("s3cret"))
 			app := npmfixture.CopyApp(t, "small")
-			pointLockfileAt(t, app, reg.URL)
+			pointLockfileAt(t, app, "package-lock.json", reg.URL)
 			var opts []npmclient.Option
 			if tt.token != "" {
 				opts = append(opts, npmclient.WithAuthToken(reg.URL, tt.token))

@@ -7,7 +7,9 @@
 // testdata/registry.
 //
 // It also ships small real apps (package.json, package-lock.json and
-// yarn.lock) whose dependencies the recorded data resolves completely.
+// yarn.lock) whose dependencies the recorded data resolves completely, and
+// a second recording: a Backstage community plugin's closure on top of the
+// Backstage app in testdata/apps/backstage.
 package npmfixture
 
 import (
@@ -19,7 +21,7 @@ import (
 	"testing"
 )
 
-//go:embed testdata/registry testdata/apps
+//go:embed testdata/registry testdata/apps testdata/backstage
 var testdata embed.FS
 
 // Recorded returns the recorded registry data, in the layout NewHandler
@@ -28,6 +30,18 @@ func Recorded() fs.FS {
 	sub, err := fs.Sub(testdata, "testdata/registry")
 	if err != nil {
 		panic("npmfixture: embedded registry data missing: " + err.Error())
+	}
+	return sub
+}
+
+// RecordedBackstage returns the recorded closure of
+// @backstage-community/plugin-jenkins-common 0.22.0 and of the app in
+// testdata/apps/backstage. Only the versions that the plugin adds to that
+// app have tarballs.
+func RecordedBackstage() fs.FS {
+	sub, err := fs.Sub(testdata, "testdata/backstage/registry")
+	if err != nil {
+		panic("npmfixture: embedded Backstage registry data missing: " + err.Error())
 	}
 	return sub
 }

@@ -92,15 +92,26 @@ func Binary() (string, error) {
 		}
 		return path, nil
 	}
-	root, err := repoRoot()
+	modules, err := ToolsModules()
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(root, "tools", "node_modules", ".bin", "verdaccio")
+	path := filepath.Join(modules, ".bin", "verdaccio")
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("%s: %w", path, ErrNotInstalled)
 	}
 	return path, nil
+}
+
+// ToolsModules returns the tools/node_modules folder of the repository that
+// contains the working directory, where `make tools` installs Verdaccio and
+// the npm clients the tests run. The folder may not exist yet.
+func ToolsModules() (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "tools", "node_modules"), nil
 }
 
 func repoRoot() (string, error) {

@@ -37,8 +37,12 @@ func fuzzRewrite(t *testing.T, file string, data []byte) {
 	if len(again.Entries) != len(lf.Entries) {
 		t.Fatalf("rewritten lockfile has %d entries, want %d", len(again.Entries), len(lf.Entries))
 	}
+	rewritable := map[int]bool{}
+	for _, s := range lf.spans {
+		rewritable[s.entry] = true
+	}
 	for i, e := range lf.Entries {
-		if e.Resolved == "" {
+		if !rewritable[i] {
 			continue
 		}
 		if want, _ := mirror(e); again.Entries[i].Resolved != want {
@@ -87,5 +91,31 @@ func FuzzParseYarnLock(f *testing.F) {
 		"  resolved \"https://e/t.tgz#ab\"\n  integrity sha1-x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRewrite(t, "yarn.lock", data)
+	})
+}
+
+func FuzzParseBerryLock(f *testing.F) {
+	addFixtures(f, "testdata/yarn-berry/yarn.lock", "testdata/yarn-berry-urls/yarn.lock")
+	f.Add([]byte("__metadata:\n  version: 8\n\n\"a@npm:^1, b@npm:a@^1\":\n  version: 1.0.0\n" +
+		"  resolution: \"a@npm:1.0.0::__archiveUrl=https%3A%2F%2Fr%2Fa.tgz\"\n"))
+	f.Add([]byte("__metadata:\n  version: 6\nt@https://e/t.tgz:\n  resolution: t@https://e/t.tgz\r\n" +
+		"\"g@git@h:u/r.git\":\n  resolution: 'g@git@h:u/r.git#commit=1'\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRewrite(t, "yarn.lock", data)
+	})
+}
+
+func FuzzParsePNPMLock(f *testing.F) {
+	addFixtures(f, "testdata/pnpm-v9-urls/pnpm-lock.yaml")
+	f.Add([]byte("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: {integrity: " +
+		"sha512-x, tarball: 'https://r/a/-/a-1.0.0.tgz'}\n  b@https://e/b.tgz:\n" +
+		"    resolution: {tarball: \"https://e/b.tgz\"}\n    version: 2.0.0\n"))
+	f.Add([]byte("lockfileVersion: '6.0'\npackages:\n  /a@1.0.0(b@2.0.0):\n    resolution:\n" +
+		"      tarball: https://r/a/-/a-1.0.0.tgz # c\n    dev: true\n  file:x:\n" +
+		"    resolution: {directory: x, type: directory}\n    name: x\n"))
+	f.Add([]byte("---\nlockfileVersion: '9.0'\npackages:\n  p@1.0.0:\n    resolution: {integrity: x}\n" +
+		"---\nlockfileVersion: '9.0'\npackages:\n  '@s/a@1.0.0':\n    resolution: {tarball: \"h\\u0074tps://r/a.tgz\"}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRewrite(t, "pnpm-lock.yaml", data)
 	})
 }

@@ -1,11 +1,16 @@
 // Package lockfile reads npm lockfiles (package-lock.json and
-// npm-shrinkwrap.json versions 1 to 3, and yarn.lock version 1) into a flat
-// list of locked packages, and rewrites their resolved URLs without
-// touching any other byte, so that pinned lockfiles diff cleanly.
+// npm-shrinkwrap.json versions 1 to 3, yarn.lock of yarn classic and of
+// yarn berry, and pnpm-lock.yaml versions 6 and 9) into a flat list of
+// locked packages, and rewrites their resolved URLs without touching any
+// other byte, so that pinned lockfiles diff cleanly.
 //
-// yarn berry, pnpm and bun lockfiles are recognized and rejected with
-// ErrUnsupported. The package reads and returns bytes; writing files back
-// is up to the caller.
+// yarn berry and pnpm lockfiles name no URL for most registry packages:
+// the client fetches them from the registry it is configured with. Only
+// the URLs they do contain (tarball URLs, pnpm's tarball: fields and
+// berry's __archiveUrl parameters) can be rewritten.
+//
+// bun lockfiles are recognized and rejected with ErrUnsupported. The
+// package reads and returns bytes; writing files back is up to the caller.
 package lockfile
 
 import (
@@ -27,10 +32,11 @@ const (
 	PackageLockV2 Format = "package-lock-v2" // npm 7 and 8, readable by npm 6
 	PackageLockV3 Format = "package-lock-v3" // npm 9 and later
 	YarnV1        Format = "yarn-v1"         // yarn classic, 1.x
+	YarnBerry     Format = "yarn-berry"      // yarn 2 and later, any __metadata version
+	PNPMV6        Format = "pnpm-v6"         // pnpm-lock.yaml lockfileVersion 6.x, pnpm 8
+	PNPMV9        Format = "pnpm-v9"         // pnpm-lock.yaml lockfileVersion 9.0, pnpm 9 and later
 
-	YarnBerry Format = "yarn-berry" // yarn 2 and later; not supported yet
-	PNPM      Format = "pnpm"       // pnpm-lock.yaml; not supported yet
-	Bun       Format = "bun"        // bun.lock and bun.lockb; not supported yet
+	Bun Format = "bun" // bun.lock and bun.lockb; not supported yet
 )
 
 // ErrUnsupported is returned, wrapped with the file name, for lockfile
@@ -57,6 +63,9 @@ const (
 	SourceLink Source = "link"
 	// SourceWorkspace is a workspace folder of the project itself.
 	SourceWorkspace Source = "workspace"
+	// SourcePatch is a yarn berry patch: applied to another locked
+	// package, which is an entry of its own.
+	SourcePatch Source = "patch"
 )
 
 // Entry is one locked package.
@@ -72,7 +81,12 @@ type Entry struct {
 	// is empty when the lockfile has no resolved field for the entry.
 	Resolved string
 	// Integrity is the Subresource Integrity string, such as sha512-...
+	// yarn berry lockfiles have none.
 	Integrity string
+	// Checksum is yarn berry's checksum, such as 10c0/<sha512 hex>: a hash
+	// of the zip archive yarn builds from the tarball in its cache. It
+	// cannot be compared with a tarball.
+	Checksum string
 	// Line is the 1-based line of the resolved field, or of the entry's
 	// key when it has none.
 	Line int
@@ -91,11 +105,13 @@ type Entry struct {
 	// Alias is the name the package is installed under when it differs
 	// from Name, as in "string-width-cjs": "npm:string-width@^4.2.0".
 	Alias string
-	// Path is the package-lock key, such as node_modules/a/node_modules/b;
-	// package-lock v1 entries get the same form. Empty for yarn.lock.
+	// Path is the package-lock key, such as node_modules/a/node_modules/b
+	// (package-lock v1 entries get the same form), or the pnpm-lock.yaml
+	// packages key, such as /chalk@4.1.2. Empty for yarn.lock.
 	Path string
-	// Selectors are the specs of a yarn.lock entry's key line, such as
-	// chalk@^4.1.0, unquoted. Empty for package-lock.
+	// Selectors are the specs of a yarn.lock entry's key, such as
+	// chalk@^4.1.0 or, in yarn berry, chalk@npm:^4.1.0, unquoted. Empty for
+	// package-lock and pnpm-lock.yaml.
 	Selectors []string
 	// ResolvedHash is the hex SHA-1 that yarn appends to resolved URLs.
 	ResolvedHash string
@@ -114,12 +130,15 @@ type Lockfile struct {
 
 // span is one resolved value in the lockfile text. raw is the text at
 // data[start:end], including quotes when the value is quoted, and value its
-// decoded content.
+// decoded content. In yarn berry resolutions the URL sits between prefix
+// and suffix, query-escaped when escape is set.
 type span struct {
-	entry      int
-	start, end int
-	raw, value string
-	quoted     bool
+	entry          int
+	start, end     int
+	raw, value     string
+	quoted, single bool // single: a single-quoted YAML scalar
+	prefix, suffix string
+	escape         bool
 }
 
 // Load reads and parses the lockfile at path.
@@ -140,9 +159,14 @@ func Parse(path string, data []byte) (*Lockfile, error) {
 	}
 	lf := &Lockfile{Path: path, Format: format, size: len(data)}
 	p := &parser{lf: lf, data: data, lines: newLineIndex(data)}
-	if format == YarnV1 {
+	switch format {
+	case YarnV1:
 		err = p.parseYarn()
-	} else {
+	case YarnBerry:
+		err = p.parseBerry()
+	case pnpmLock:
+		err = p.parsePNPM()
+	default:
 		err = p.parsePackageLock()
 	}
 	if err != nil {
@@ -184,21 +208,25 @@ func (idx lineIndex) line(offset int) int {
 	return sort.SearchInts(idx, offset) + 1
 }
 
-// packageLock is the format that detect returns for JSON lockfiles, and
-// parsePackageLock replaces it with the version from lockfileVersion.
-const packageLock Format = "package-lock"
+// packageLock and pnpmLock are the formats that detect returns for JSON
+// lockfiles and pnpm-lock.yaml, and their parsers replace them with the
+// version from lockfileVersion.
+const (
+	packageLock Format = "package-lock"
+	pnpmLock    Format = "pnpm"
+)
 
 // unsupported returns the error for a recognized but unsupported format.
 func unsupported(path string, format Format, formatName string) (Format, error) {
-	return format, fmt.Errorf("%s: %s lockfiles are %w: use package-lock.json or yarn.lock v1",
-		path, formatName, ErrUnsupported)
+	return format, fmt.Errorf("%s: %s lockfiles are %w: use package-lock.json, yarn.lock or "+
+		"pnpm-lock.yaml", path, formatName, ErrUnsupported)
 }
 
 // detect returns the format of a lockfile from its name and content.
 func detect(path string, data []byte) (Format, error) {
 	switch filepath.Base(path) {
 	case "pnpm-lock.yaml":
-		return unsupported(path, PNPM, "pnpm")
+		return pnpmLock, nil
 	case "bun.lock", "bun.lockb":
 		return unsupported(path, Bun, "bun")
 	}
@@ -207,16 +235,17 @@ func detect(path string, data []byte) (Format, error) {
 	case len(text) > 0 && text[0] == '{':
 		return packageLock, nil
 	case hasLine(data, "__metadata:"):
-		return unsupported(path, YarnBerry, "yarn berry")
+		return YarnBerry, nil
 	case hasLine(data, "# yarn lockfile v1"):
 		return YarnV1, nil
-	case bytes.HasPrefix(text, []byte("lockfileVersion:")):
-		return unsupported(path, PNPM, "pnpm")
+	case bytes.HasPrefix(text, []byte("lockfileVersion:")),
+		bytes.HasPrefix(text, []byte("---")) && hasPrefixLine(data, "lockfileVersion:"):
+		return pnpmLock, nil
 	case filepath.Base(path) == "yarn.lock":
 		return YarnV1, nil
 	}
 	return "", fmt.Errorf("%s: unknown lockfile format: expected package-lock.json, "+
-		"npm-shrinkwrap.json or yarn.lock", path)
+		"npm-shrinkwrap.json, yarn.lock or pnpm-lock.yaml", path)
 }
 
 // skipSpace returns data without leading whitespace and byte order mark.
@@ -236,4 +265,9 @@ func hasLine(data []byte, line string) bool {
 		}
 	}
 	return false
+}
+
+// hasPrefixLine reports whether data has a line that starts with prefix.
+func hasPrefixLine(data []byte, prefix string) bool {
+	return bytes.HasPrefix(data, []byte(prefix)) || bytes.Contains(data, []byte("\n"+prefix))
 }

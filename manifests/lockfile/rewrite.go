@@ -3,6 +3,7 @@ package lockfile
 import (
 	"bytes"
 	"fmt"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"unicode"
@@ -11,13 +12,16 @@ import (
 
 // Rewrite returns data with resolved URLs replaced and every other byte
 // unchanged. data must be the bytes that lf was parsed from. Rewrite calls
-// url once for each entry that has a resolved value, whatever its Source.
-// url returns the new URL, or false to keep the entry as it is.
+// url once for each entry whose URL is written in the lockfile, whatever
+// its Source. url returns the new URL, or false to keep the entry as it is.
 //
 // Replacements keep the file's quoting: package-lock values stay JSON
-// strings, and yarn.lock values stay quoted or bare unless the new URL
-// needs quotes. yarn.lock's #<sha1> fragment is kept after the new URL, so
-// url must return a URL without a fragment for those entries. A value whose
+// strings, and yarn.lock and pnpm-lock.yaml values stay quoted or bare
+// unless the new URL needs quotes. yarn.lock's #<sha1> fragment is kept
+// after the new URL, so url must return a URL without a fragment for those
+// entries. In yarn berry lockfiles the URL is replaced inside the
+// resolution, such as "left-pad@https://host/left-pad-1.3.0.tgz" or the
+// __archiveUrl parameter of an npm: resolution. A value whose
 // URL does not change keeps its original bytes, so rewriting with the
 // identity function returns data, and rewriting the output again with the
 // same function returns the same bytes.
@@ -25,8 +29,9 @@ import (
 // In package-lock v2 files an entry's resolved value appears twice, in
 // "packages" and in "dependencies"; both get the new URL.
 //
-// Entries without a resolved field are not touched: npm and yarn fetch
-// them from the registry that the client is configured with.
+// Entries without a URL are not touched: npm, yarn and pnpm fetch them
+// from the registry that the client is configured with. That covers almost
+// every registry entry of yarn berry and pnpm lockfiles.
 func Rewrite(lf *Lockfile, data []byte, url func(Entry) (string, bool)) ([]byte, error) {
 	if len(data) != lf.size {
 		return nil, fmt.Errorf("rewrite %s: the data is %d bytes, but %d were parsed: parse "+
@@ -90,11 +95,23 @@ func replaceValue(format Format, e Entry, s span, url string) (string, error) {
 		}
 		value = url + "#" + e.ResolvedHash
 	}
+	if s.escape {
+		value = neturl.QueryEscape(value)
+	}
+	value = s.prefix + value + s.suffix
 	if value == s.value {
 		return s.raw, nil
 	}
-	if s.quoted || yarnNeedsQuotes(value) {
+	switch {
+	case s.single:
+		return quoteSingle(value), nil
+	case s.quoted:
 		return quoteJSON(value), nil
+	case format == YarnV1 && yarnNeedsQuotes(value),
+		format == YarnBerry && yamlNeedsQuotes(value, false):
+		return quoteJSON(value), nil
+	case (format == PNPMV6 || format == PNPMV9) && yamlNeedsQuotes(value, true):
+		return quoteSingle(value), nil
 	}
 	return value, nil
 }

@@ -44,30 +44,53 @@ func goldenPath(fixture string) string {
 	return filepath.Join("testdata", "golden", dir+"."+filepath.Base(fixture))
 }
 
+// checkRewriteGolden rewrites the fixture at path with mirrorURL and
+// compares the output with its golden file.
+func checkRewriteGolden(t *testing.T, path string) {
+	t.Helper()
+	lf, data := loadFixture(t, path)
+	out, err := Rewrite(lf, data, mirrorURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := goldenPath(path)
+	if *update {
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v: run go test ./manifests/lockfile -update", err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Errorf("output differs from %s; if the change is intended, run "+
+			"go test ./manifests/lockfile -update and review the diff", golden)
+	}
+}
+
 func TestRewriteGolden(t *testing.T) {
 	for _, f := range fixtures {
-		t.Run(string(f.format), func(t *testing.T) {
-			lf, data := loadFixture(t, f.path)
-			out, err := Rewrite(lf, data, mirrorURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden := goldenPath(f.path)
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v: run go test ./manifests/lockfile -update", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s; if the change is intended, run "+
-					"go test ./manifests/lockfile -update and review the diff", golden)
-			}
-		})
+		t.Run(string(f.format), func(t *testing.T) { checkRewriteGolden(t, f.path) })
 	}
+}
+
+// changedLines returns the lines of out that differ from data, by 1-based
+// line number. It fails the test when the number of lines changed.
+func changedLines(t *testing.T, data, out []byte) map[int]string {
+	t.Helper()
+	before := strings.Split(string(data), "\n")
+	after := strings.Split(string(out), "\n")
+	if len(before) != len(after) {
+		t.Fatalf("line count changed from %d to %d", len(before), len(after))
+	}
+	changed := map[int]string{}
+	for i := range before {
+		if before[i] != after[i] {
+			changed[i+1] = after[i]
+		}
+	}
+	return changed
 }
 
 // TestRewriteChangesOnlyResolved checks the output line by line: the
@@ -81,20 +104,12 @@ func TestRewriteChangesOnlyResolved(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := strings.Split(string(data), "\n")
-			after := strings.Split(string(out), "\n")
-			if len(before) != len(after) {
-				t.Fatalf("line count changed from %d to %d", len(before), len(after))
-			}
-			changed := 0
-			for i := range before {
-				if before[i] == after[i] {
-					continue
-				}
-				changed++
-				if !strings.Contains(after[i], "resolved") ||
-					!strings.Contains(after[i], "http://127.0.0.1:4873/") {
-					t.Errorf("line %d changed to %q", i+1, after[i])
+			lines := changedLines(t, data, out)
+			changed := len(lines)
+			for line, text := range lines {
+				if !strings.Contains(text, "resolved") ||
+					!strings.Contains(text, "http://127.0.0.1:4873/") {
+					t.Errorf("line %d changed to %q", line, text)
 				}
 			}
 			registry := 0

@@ -171,7 +171,7 @@ func (p *parser) finishYarnEntry(cur *yarnEntry) error {
 }
 
 // yarnSource classifies a yarn.lock entry by the spec of its selector, and
-// for plain version ranges by the resolved URL.
+// for plain version ranges and registry tarball URLs by the resolved URL.
 func yarnSource(spec, resolved, version string) Source {
 	switch {
 	case strings.HasPrefix(spec, "file:"):
@@ -180,7 +180,7 @@ func yarnSource(spec, resolved, version string) Source {
 		return SourceLink
 	case strings.HasPrefix(spec, "workspace:"):
 		return SourceWorkspace
-	case isHTTP(spec):
+	case isHTTP(spec) && !isRegistryTarball(spec):
 		return SourceTarball
 	case isGit(spec):
 		return SourceGit

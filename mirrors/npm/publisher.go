@@ -50,6 +50,11 @@ type Publisher struct {
 
 	locks sync.Map // package name -> *sync.Mutex
 
+	// DistFields, when set, returns fields to add to a version's dist
+	// object on publish, such as Sluice's signature bundle. Verdaccio
+	// keeps dist as sent in both the full and the abbreviated packument.
+	DistFields func(a *state.Artifact) (map[string]any, error)
+
 	// sentTags records the dist-tags this publisher's own publish requests
 	// set, so SetTags sends only what they did not.
 	sentMu   sync.Mutex
@@ -279,8 +284,21 @@ func (p *Publisher) publishBody(a *state.Artifact, tgz []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%s: the tarball's package.json names %v@%v", a.Key(), manifest["name"], manifest["version"])
 	}
 	manifest["_id"] = a.Name + "@" + a.Version
-	manifest["dist"] = map[string]any{"tarball": p.TarballURL(a.Name, a.Version),
+	dist := map[string]any{"tarball": p.TarballURL(a.Name, a.Version),
 		"integrity": a.Integrity, "shasum": a.Shasum}
+	if p.DistFields != nil {
+		extra, err := p.DistFields(a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.Key(), err)
+		}
+		// Extra fields never replace the tarball location or digests.
+		for k, v := range extra {
+			if _, exists := dist[k]; !exists {
+				dist[k] = v
+			}
+		}
+	}
+	manifest["dist"] = dist
 	tags := map[string]string{}
 	for _, t := range a.Tags {
 		tags[t] = a.Version

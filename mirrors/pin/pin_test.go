@@ -104,9 +104,9 @@ func TestPinListsEveryOffender(t *testing.T) {
 	}
 	want := map[string]string{
 		"b": "differs from the mirrored tarball's",
-		"c": "rejected by review",
-		"d": "not published yet (state fetched)",
-		"e": "not mirrored: add it to a manifest",
+		"c": "rejected (sluice approvals show c@1.0.0 gives the reason)",
+		"d": "not approved (state fetched): run sluice sync with --policy",
+		"e": "not mirrored: request it by listing e@1.0.0 (or this lockfile) in a manifest",
 		"f": "not published to http://mirror.internal/ (published to http://other-mirror.internal/)",
 		"g": "not a registry package",
 	}
@@ -165,5 +165,54 @@ func TestPinRewritesAndIsStable(t *testing.T) {
 	}
 	if a, _ := db.Artifact("npm/a@1.0.0"); a.State != state.StatePinned {
 		t.Errorf("artifact state after MarkPinned = %s", a.State)
+	}
+}
+
+// TestGateReasons checks each state a build gate meets, and that an
+// approved and published entry still resolving upstream is listed as
+// outside the mirror.
+func TestGateReasons(t *testing.T) {
+	db, err := state.Open(filepath.Join(t.TempDir(), "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evaluated := []state.State{state.StateResolved, state.StateFetched, state.StateScanned,
+		state.StateEvaluated}
+	seed(t, db, "a", "sha512-AAAA", "http://mirror.internal/", append(evaluated, state.StateApproved,
+		state.StateSigned, state.StatePublished, state.StatePinned)...)
+	seed(t, db, "b", "sha512-BBBB", "", append(evaluated, state.StateAwaitingApproval)...)
+	seed(t, db, "c", "sha512-CCCC", "", append(evaluated, state.StateRejected)...)
+	seed(t, db, "d", "sha512-DDDD", "", append(evaluated, state.StateApproved, state.StateSigned)...)
+	tests := []struct {
+		name, want string
+	}{
+		{"b", "awaiting approval (sluice approvals show b@1.0.0 lists the approvers needed)"},
+		{"c", "rejected (sluice approvals show c@1.0.0 gives the reason)"},
+		{"d", "approved but not published yet (state signed): run sluice sync with --npm-mirror"},
+		{"e", "not mirrored: request it"},
+	}
+	res, err := (&Pinner{DB: db, Mirror: fakeMirror{}}).Pin("package-lock.json", []byte(lock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range res.Offenders {
+		got[o.Name] = o.Reason
+	}
+	for _, tt := range tests {
+		if !strings.Contains(got[tt.name], tt.want) {
+			t.Errorf("offender %s = %q, want it to mention %q", tt.name, got[tt.name], tt.want)
+		}
+	}
+	if _, ok := got["a"]; ok {
+		t.Errorf("pinned entry a listed as offender: %s", got["a"])
+	}
+	if len(res.Outside) != 1 || res.Outside[0].Name != "a" {
+		t.Fatalf("outside = %v, want only a", res.Outside)
+	}
+	want := "resolves to https://registry.npmjs.org/a/-/a-1.0.0.tgz, outside the mirror: run sluice pin package-lock.json"
+	if res.Outside[0].Reason != want {
+		t.Errorf("outside reason = %q, want %q", res.Outside[0].Reason, want)
 	}
 }
