@@ -110,6 +110,9 @@ http:
 	}
 	r.cmd = exec.Command(bin, "serve", configPath)
 	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile
+	// OTEL_TRACES_EXPORTER=none keeps the registry v3 from trying to
+	// export traces anywhere.
+	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
 	if err := r.cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
