@@ -6,10 +6,10 @@ PKGS     := ./...
 # Go test packages run with a timeout well under CI's limit.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: help build test tools lint fuzz demo bench clean
+.PHONY: help build test tools lint fuzz demo bench bench-oci clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/sluice
 	$(GO) build -o $(BIN) ./cmd/sluice
@@ -45,6 +45,9 @@ demo: build tools ## sync an example manifest into a local Verdaccio and npm ci 
 
 bench: build tools ## mirror a ~1000-package lockfile cold and warm, beside npm ci through a pull-through Verdaccio
 	$(GO) run ./bench/npmmirror -record-from "$(RECORD_FROM)"
+
+bench-oci: build ## mirror multi-platform images between two loopback registries, beside crane copy and skopeo sync
+	$(GO) run ./bench/ocimirror
 
 clean: ## remove build output
 	rm -rf bin

@@ -64,3 +64,16 @@ func (g gate) Publish(ctx context.Context, a *state.Artifact,
 	}
 	return g.Publisher.Publish(ctx, a, tarball)
 }
+
+// GateImages wraps an ImagePublisher so that only approved images reach
+// it, like Gate.
+func GateImages(pub ingest.ImagePublisher) ingest.ImagePublisher { return imageGate{pub} }
+
+type imageGate struct{ ingest.ImagePublisher }
+
+func (g imageGate) PublishImage(ctx context.Context, a *state.Artifact) (string, bool, error) {
+	if !Approved(a) {
+		return "", false, notApproved(a, "publish to "+g.Name())
+	}
+	return g.ImagePublisher.PublishImage(ctx, a)
+}

@@ -156,7 +156,9 @@ func (s *Stage) gather(ctx context.Context, a *state.Artifact) (*scanners.ScanRe
 			return nil, released, fmt.Errorf("%s: load findings: %w", a.Key(), err)
 		}
 	}
-	if s.releases != nil {
+	// NOTE: release times come from the npm registry only, so a
+	// releasedWithin condition never matches an image.
+	if s.releases != nil && a.Ecosystem == state.EcosystemNPM {
 		if released, err = s.releases.PublishTime(ctx, a.Name, a.Version); err != nil {
 			return nil, released, fmt.Errorf("%s: look up release time: %w", a.Key(), err)
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"golang.org/x/sync/errgroup"
 )
@@ -15,7 +16,8 @@ import (
 // fetchAll downloads every artifact that is resolved but not stored, and
 // re-downloads any whose blob went missing. Artifacts already stored cost
 // no request.
-func (r *Runner) fetchAll(ctx context.Context, runID string, arts []*state.Artifact, sum *Summary) error {
+func (r *Runner) fetchAll(ctx context.Context, runID string, arts []*state.Artifact,
+	images map[string]*oci.Resolved, sum *Summary) error {
 	var todo []int
 	for i, a := range arts {
 		switch {
@@ -35,15 +37,27 @@ func (r *Runner) fetchAll(ctx context.Context, runID string, arts []*state.Artif
 	g.SetLimit(r.Concurrency)
 	for _, i := range todo {
 		g.Go(func() error {
-			a, n, err := r.fetchOne(ctx, runID, arts[i])
+			var a *state.Artifact
+			var n int64
+			var notes []string
+			var err error
+			if arts[i].Ecosystem == state.EcosystemOCI {
+				a, n, notes, err = r.fetchImage(ctx, runID, arts[i], images[arts[i].Key()])
+			} else {
+				a, n, err = r.fetchOne(ctx, runID, arts[i])
+			}
 			mu.Lock()
 			defer mu.Unlock()
+			sum.Notes = append(sum.Notes, notes...)
 			if err != nil {
 				errs = append(errs, err)
 				return nil
 			}
 			arts[i] = a
 			sum.Fetched++
+			if a.Ecosystem == state.EcosystemOCI {
+				sum.FetchedImages++
+			}
 			sum.FetchBytes += n
 			r.Progress.Add(1, n)
 			return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 	"golang.org/x/sync/errgroup"
@@ -47,34 +48,47 @@ type Plan struct {
 }
 
 // Plan resolves the manifests and compares the result with the store,
-// without fetching a tarball or changing any state. It sends a HEAD
-// request to the upstream for the size of each new tarball.
+// without fetching a tarball or layer or changing any state. It sends a
+// HEAD request to the upstream for the size of each new tarball, and reads
+// the manifests of each new image for the size of its blobs.
 func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, error) {
 	r.defaults()
 	resolved, notes, err := r.resolve(ctx, ms, npmRequests)
 	if err != nil {
 		return nil, err
 	}
+	images, err := r.resolveImages(ctx, ms)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{Counts: map[Status]int{}, Notes: notes}
-	p.Items = make([]PlanItem, len(resolved))
+	p.Items = make([]PlanItem, len(resolved), len(resolved)+len(images))
 	var sizes []int
 	for i, res := range resolved {
 		it := PlanItem{Key: state.ArtifactKey(state.EcosystemNPM, res.Name, res.Version), Name: res.Name,
 			Version: res.Version, Status: StatusNew, RequestedBy: res.RequestedBy}
-		a, err := r.DB.Artifact(it.Key)
-		switch {
-		case errors.Is(err, state.ErrNotFound):
-		case err != nil:
+		if err := r.compareStored(&it); err != nil {
 			return nil, err
-		default:
-			it.State, it.Size = string(a.State), a.Size
-			it.Status = planStatus(a)
 		}
 		if it.Status == StatusNew {
 			sizes = append(sizes, i)
 		}
 		p.Items[i] = it
 		p.Counts[it.Status]++
+	}
+	imageAt := map[int]*oci.Resolved{}
+	for _, img := range images {
+		it := PlanItem{Key: imageKey(img), Name: img.Repository, Version: img.Digest, Status: StatusNew,
+			RequestedBy: img.RequestedBy}
+		if err := r.compareStored(&it); err != nil {
+			return nil, err
+		}
+		if it.Status == StatusNew {
+			imageAt[len(p.Items)] = img
+			sizes = append(sizes, len(p.Items))
+		}
+		p.Counts[it.Status]++
+		p.Items = append(p.Items, it)
 	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -83,7 +97,13 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 	defer r.Progress.Done()
 	for _, i := range sizes {
 		g.Go(func() error {
-			n, err := r.NPM.TarballSize(gctx, resolved[i].Dist.Tarball)
+			var n int64
+			var err error
+			if img, ok := imageAt[i]; ok {
+				n, err = r.Images.Size(gctx, img)
+			} else {
+				n, err = r.NPM.TarballSize(gctx, resolved[i].Dist.Tarball)
+			}
 			if err != nil {
 				n = -1
 			}
@@ -98,6 +118,20 @@ func (r *Runner) Plan(ctx context.Context, ms []*manifests.Manifest) (*Plan, err
 		})
 	}
 	return p, g.Wait()
+}
+
+// compareStored sets a planned item's state, size and status from the
+// store when the store has the artifact.
+func (r *Runner) compareStored(it *PlanItem) error {
+	a, err := r.DB.Artifact(it.Key)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		it.State, it.Size, it.Status = string(a.State), a.Size, planStatus(a)
+	}
+	return nil
 }
 
 func planStatus(a *state.Artifact) Status {

@@ -13,19 +13,27 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// publishAll publishes every publishable artifact, then points the
-// mirror's dist-tags of each package it touched at mirrored versions.
+// publishAll publishes every publishable artifact that has a publisher
+// for its ecosystem, then points the npm mirror's dist-tags of each
+// package it touched at mirrored versions.
 func (r *Runner) publishAll(ctx context.Context, runID string, arts []*state.Artifact, sum *Summary) error {
 	var todo []int
+	needs := map[state.Ecosystem]bool{}
 	for i, a := range arts {
 		if state.Reached(a.State, state.StatePublished) {
 			sum.Present++
-		} else if r.publishable(a) {
+		} else if r.publishable(a) && r.hasPublisher(a.Ecosystem) {
 			todo = append(todo, i)
+			needs[a.Ecosystem] = true
 		}
 	}
-	if len(todo) > 0 {
+	if needs[state.EcosystemNPM] {
 		if err := r.Publish.Check(ctx); err != nil {
+			return fmt.Errorf("publish: nothing was published: %w", err)
+		}
+	}
+	if needs[state.EcosystemOCI] {
+		if err := r.PublishImages.Check(ctx); err != nil {
 			return fmt.Errorf("publish: nothing was published: %w", err)
 		}
 	}
@@ -39,29 +47,18 @@ func (r *Runner) publishAll(ctx context.Context, runID string, arts []*state.Art
 	for _, i := range todo {
 		g.Go(func() error {
 			a := arts[i]
-			present, err := r.Publish.Publish(ctx, a, r.tarballOpener(a))
-			var next *state.Artifact
-			if err == nil {
-				next, err = r.DB.Transition(a.Key(), state.Change{To: state.StatePublished, Run: runID,
-					Actor: r.Actor, Skipped: state.Between(a.State, state.StatePublished),
-					Update: func(x *state.Artifact) {
-						if !slices.Contains(x.Mirrors, r.Publish.URL()) {
-							x.Mirrors = append(x.Mirrors, r.Publish.URL())
-						}
-					},
-					Evidence: map[string]string{"mirror": r.Publish.URL(), "digest": a.Digest,
-						"tarball":        r.Publish.TarballURL(a.Name, a.Version),
-						"alreadyPresent": fmt.Sprint(present)}})
-			}
+			next, present, err := r.publishOne(ctx, runID, a)
 			mu.Lock()
 			defer mu.Unlock()
 			r.Progress.Add(1, a.Size)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: publish to %s: %w", a.Key(), r.Publish.Name(), err))
+				errs = append(errs, err)
 				return nil
 			}
 			arts[i] = next
-			touched[a.Name] = true
+			if a.Ecosystem == state.EcosystemNPM {
+				touched[a.Name] = true
+			}
 			if present {
 				sum.Present++
 			} else {
@@ -80,6 +77,48 @@ func (r *Runner) publishAll(ctx context.Context, runID string, arts []*state.Art
 		return fmt.Errorf("publish: %d failed; run sync again to retry them:\n%w", len(errs), errors.Join(errs...))
 	}
 	return nil
+}
+
+func (r *Runner) hasPublisher(eco state.Ecosystem) bool {
+	if eco == state.EcosystemOCI {
+		return r.PublishImages != nil
+	}
+	return r.Publish != nil
+}
+
+// publishOne hands one artifact to its ecosystem's publisher and moves it
+// to published, recording where it went.
+func (r *Runner) publishOne(ctx context.Context, runID string, a *state.Artifact) (*state.Artifact, bool, error) {
+	var mirror, name string
+	var present bool
+	var err error
+	evidence := map[string]string{"digest": a.Digest}
+	if a.Ecosystem == state.EcosystemOCI {
+		name = r.PublishImages.Name()
+		mirror, present, err = r.PublishImages.PublishImage(ctx, a)
+		evidence["reference"] = mirror + "@" + a.Digest
+		evidence["attachments"] = fmt.Sprint(len(a.Attachments))
+	} else {
+		name, mirror = r.Publish.Name(), r.Publish.URL()
+		present, err = r.Publish.Publish(ctx, a, r.tarballOpener(a))
+		evidence["tarball"] = r.Publish.TarballURL(a.Name, a.Version)
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("%s: publish to %s: %w", a.Key(), name, err)
+	}
+	evidence["mirror"], evidence["alreadyPresent"] = mirror, fmt.Sprint(present)
+	next, err := r.DB.Transition(a.Key(), state.Change{To: state.StatePublished, Run: runID,
+		Actor: r.Actor, Skipped: state.Between(a.State, state.StatePublished),
+		Update: func(x *state.Artifact) {
+			if !slices.Contains(x.Mirrors, mirror) {
+				x.Mirrors = append(x.Mirrors, mirror)
+			}
+		},
+		Evidence: evidence})
+	if err != nil {
+		return a, false, fmt.Errorf("%s: publish to %s: %w", a.Key(), name, err)
+	}
+	return next, present, nil
 }
 
 // publishTags sets the mirror's dist-tags for a package: each upstream tag

@@ -13,22 +13,27 @@ import (
 
 	"github.com/sluice-dev/sluice/ingest/blobs"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
 )
 
-// Runner syncs manifests. Scan, Evaluate, Sign and Publisher may be nil:
-// a nil stage is recorded as skipped, and without a Publisher the run ends
-// with every artifact stored and ready to publish.
+// Runner syncs manifests. Scan, Evaluate, Sign and the publishers may be
+// nil: a nil stage is recorded as skipped, and without a publisher for an
+// ecosystem the run ends with its artifacts stored and ready to publish.
 type Runner struct {
 	DB    *state.DB
 	Blobs *blobs.Store
 	NPM   *npm.Registry
+	// Images reads container images from their registries.
+	Images *oci.Client
 
 	Scan     Stage
 	Evaluate Stage
 	Sign     Stage
-	Publish  Publisher
+	// Publish publishes npm packages, PublishImages container images.
+	Publish       Publisher
+	PublishImages ImagePublisher
 
 	// Concurrency bounds parallel downloads and uploads (default 8).
 	Concurrency int
@@ -36,22 +41,26 @@ type Runner struct {
 	Actor    string
 	Log      *slog.Logger
 	Progress Progress
+
+	imageFetcher *oci.Fetcher
 }
 
 // Summary counts what a sync did.
 type Summary struct {
-	Run        string
-	Resolved   int
-	New        int
-	Fetched    int
-	FetchBytes int64
-	Reused     int
-	Published  int
-	Present    int
-	Rejected   int
-	Waiting    int
-	Notes      []string
-	Duration   time.Duration
+	Run      string
+	Resolved int
+	New      int
+	Fetched  int
+	// FetchedImages counts the container images among Fetched.
+	FetchedImages int
+	FetchBytes    int64
+	Reused        int
+	Published     int
+	Present       int
+	Rejected      int
+	Waiting       int
+	Notes         []string
+	Duration      time.Duration
 }
 
 func (r *Runner) defaults() {
@@ -66,6 +75,9 @@ func (r *Runner) defaults() {
 	}
 	if r.Progress == nil {
 		r.Progress = nopProgress{}
+	}
+	if r.Images != nil && r.imageFetcher == nil {
+		r.imageFetcher = oci.NewFetcher(r.Images, r.Blobs, r.Concurrency)
 	}
 }
 
@@ -115,12 +127,25 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 	if err != nil {
 		return fmt.Errorf("nothing was fetched: %w", err)
 	}
-	sum.Resolved = len(resolved)
+	images, err := r.resolveImages(ctx, ms)
+	if err != nil {
+		return fmt.Errorf("nothing was fetched: %w", err)
+	}
+	sum.Resolved = len(resolved) + len(images)
 	arts, err := r.record(runID, resolved, ms, sum)
 	if err != nil {
 		return err
 	}
-	fetchErr := r.fetchAll(ctx, runID, arts, sum)
+	imageArts, err := r.recordImages(runID, images, ms, sum)
+	if err != nil {
+		return err
+	}
+	arts = append(arts, imageArts...)
+	byKey := make(map[string]*oci.Resolved, len(images))
+	for _, img := range images {
+		byKey[imageKey(img)] = img
+	}
+	fetchErr := r.fetchAll(ctx, runID, arts, byKey, sum)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted; what was stored is kept, run sync again to continue: %w", ctx.Err())
 	}
@@ -129,7 +154,7 @@ func (r *Runner) sync(ctx context.Context, runID string, ms []*manifests.Manifes
 		return fmt.Errorf("interrupted; what was stored is kept, run sync again to continue: %w", ctx.Err())
 	}
 	var pubErr error
-	if r.Publish != nil {
+	if r.Publish != nil || r.PublishImages != nil {
 		pubErr = r.publishAll(ctx, runID, arts, sum)
 	}
 	return errors.Join(fetchErr, stageErr, pubErr)

@@ -32,7 +32,9 @@ type Outcome struct {
 type Stage interface {
 	// Name identifies the stage in logs and errors.
 	Name() string
-	// Process examines one artifact whose tarball the blob store holds.
+	// Process examines one artifact whose bytes the blob store holds.
+	// tarball opens the blob a.Digest names: an npm tarball, or an
+	// image's top manifest or index, which names the image's other blobs.
 	Process(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (Outcome, error)
 }
 
@@ -54,4 +56,23 @@ type Publisher interface {
 	SetTags(ctx context.Context, name string, tags map[string]string) error
 	// TarballURL returns where the mirror serves an artifact's tarball.
 	TarballURL(name, version string) string
+}
+
+// ImagePublisher makes container images available on an internal
+// registry. PublishImage pushes the image's blobs and manifests from the
+// blob store, then its tags, then every attachment recorded on the
+// artifact (state.Attachment: signatures, attestations and SBOMs from
+// upstream or made by a stage), each after its own blobs.
+type ImagePublisher interface {
+	// Name identifies the mirror in logs and the ledger.
+	Name() string
+	// URL is the registry and repository prefix images are published under.
+	URL() string
+	// Check verifies that the registry is reachable and accepts the
+	// credentials, before anything is published.
+	Check(ctx context.Context) error
+	// PublishImage publishes an image and returns the repository it lives
+	// in on the mirror ("registry/path"); present reports that the mirror
+	// already had its manifest.
+	PublishImage(ctx context.Context, a *state.Artifact) (repository string, present bool, err error)
 }

@@ -23,6 +23,9 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(npmSpec("    packages:\n      - &a {name: x}\n      - *a\n")))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte(header + "spec: &s {npm: {packages: [a], lockfiles: *s}}\n"))
+	f.Add([]byte(imageSpec("    - a.io/x:1\n    - {repository: a.io/y, tags: {semver: '^1', latest: 2}}\n" +
+		"    - {ref: 'a.io/z@sha256:" + sixtyFourZeros + "', platforms: [linux/arm/v7]}\n")))
+	f.Add([]byte(imageSpec("    - {repository: a.io/y, tags: {regex: '(', latest: 0}, platforms: [x]}\n")))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse("f.yaml", data)
@@ -40,8 +43,22 @@ func FuzzParseManifest(f *testing.F) {
 			t.Errorf("accepted metadata %+v", m.Metadata)
 		}
 		npm := m.Spec.NPM
-		if npm == nil || len(npm.Packages)+len(npm.Lockfiles) == 0 {
+		if npm == nil && len(m.Spec.Images) == 0 {
 			t.Fatalf("accepted a spec with nothing to ingest")
+		}
+		for _, img := range m.Spec.Images {
+			if (img.Ref == "") == (img.Repository == "") || (img.Repository != "" && img.Tags == nil) {
+				t.Errorf("accepted image entry %+v", img)
+			}
+			if img.Attachments == nil {
+				t.Errorf("image entry %+v has no attachments default", img)
+			}
+		}
+		if npm == nil {
+			return
+		}
+		if len(npm.Packages)+len(npm.Lockfiles) == 0 {
+			t.Fatalf("accepted an npm spec with nothing to ingest")
 		}
 		for _, p := range npm.Packages {
 			if problem := checkPackageName(p.Name); problem != "" {
@@ -58,6 +75,8 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+const sixtyFourZeros = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // checkFuzzErrors checks that every problem is an *Error naming the file.
 func checkFuzzErrors(t *testing.T, err error) {

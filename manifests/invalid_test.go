@@ -44,7 +44,7 @@ func TestParseInvalid(t *testing.T) {
 			yaml: "apiVersion: sluice.dev/v1\nkind: Manifest\n",
 			want: []wantProblem{
 				{"1:1", "metadata", "missing: add name, owner and dataClass"},
-				{"1:1", "spec", "missing: add npm.packages or npm.lockfiles"},
+				{"1:1", "spec", "missing: add npm.packages, npm.lockfiles or images"},
 			},
 		},
 		{
@@ -199,7 +199,7 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "empty spec",
 			yaml: header + "spec: {}\n",
-			want: []wantProblem{{"7:1", "spec", "nothing to ingest: add npm.packages or npm.lockfiles"}},
+			want: []wantProblem{{"7:1", "spec", "nothing to ingest: add npm.packages, npm.lockfiles or images"}},
 		},
 		{
 			name: "empty npm",
@@ -265,22 +265,27 @@ func TestParseInvalid(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m, err := Parse("m.yaml", []byte(tt.yaml))
-			if err == nil {
-				t.Fatalf("Parse succeeded with %+v, want %d problems", m, len(tt.want))
-			}
-			if m != nil {
-				t.Errorf("Parse returned a manifest along with the error")
-			}
-			got := problemsOf(t, err)
-			if len(got) != len(tt.want) {
-				t.Errorf("got %d problems, want %d:\n%v", len(got), len(tt.want), err)
-			}
-			for i := range min(len(got), len(tt.want)) {
-				checkProblem(t, got[i], "m.yaml", tt.want[i])
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkInvalid(t, tt.yaml, tt.want) })
+	}
+}
+
+// checkInvalid parses a manifest that must fail with exactly the problems
+// in want.
+func checkInvalid(t *testing.T, yaml string, want []wantProblem) {
+	t.Helper()
+	m, err := Parse("m.yaml", []byte(yaml))
+	if err == nil {
+		t.Fatalf("Parse succeeded with %+v, want %d problems", m, len(want))
+	}
+	if m != nil {
+		t.Errorf("Parse returned a manifest along with the error")
+	}
+	got := problemsOf(t, err)
+	if len(got) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%v", len(got), len(want), err)
+	}
+	for i := range min(len(got), len(want)) {
+		checkProblem(t, got[i], "m.yaml", want[i])
 	}
 }
 

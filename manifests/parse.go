@@ -159,7 +159,7 @@ func (d *decoder) manifest(root *yaml.Node, m *Manifest) {
 	if v, ok := d.Required(f, root, "", "metadata", "add name, owner and dataClass"); ok {
 		d.metadata(v, m)
 	}
-	if v, ok := d.Required(f, root, "", "spec", "add npm.packages or npm.lockfiles"); ok {
+	if v, ok := d.Required(f, root, "", "spec", "add npm.packages, npm.lockfiles or images"); ok {
 		d.spec(v, &m.Spec)
 	}
 }
@@ -242,21 +242,27 @@ func (d *decoder) labels(n *yaml.Node) map[string]string {
 }
 
 func (d *decoder) spec(v yamlnode.Member, spec *Spec) {
-	f, ok := d.Mapping(v.Value, "spec", "npm", "schedule")
+	f, ok := d.Mapping(v.Value, "spec", "npm", "images", "schedule")
 	if !ok {
 		return
 	}
 	if sched, ok := f.Get("schedule"); ok {
 		spec.Schedule = d.schedule(sched.Value)
 	}
-	npm, ok := f.Get("npm")
-	if !ok {
+	npm, hasNPM := f.Get("npm")
+	images, hasImages := f.Get("images")
+	if !hasNPM && !hasImages {
 		if !hasField(d.errs, "spec") {
-			d.Errorf(v.Key, "spec", "nothing to ingest: add npm.packages or npm.lockfiles")
+			d.Errorf(v.Key, "spec", "nothing to ingest: add npm.packages, npm.lockfiles or images")
 		}
 		return
 	}
-	spec.NPM = d.npm(npm)
+	if hasNPM {
+		spec.NPM = d.npm(npm)
+	}
+	if hasImages {
+		spec.Images = d.images(images.Value)
+	}
 }
 
 // schedule returns the cron expression of spec.schedule and reports it

@@ -47,6 +47,9 @@ type Metadata struct {
 type Spec struct {
 	// npm packages to bring in, with their transitive dependencies.
 	NPM *NPMSpec `json:"npm,omitempty"`
+	// Container images to bring in, each by tag or digest or as a
+	// repository with a tag filter.
+	Images []Image `json:"images,omitempty" jsonschema:"minItems=1"`
 	// When sluice serve syncs this manifest on its own: a five-field cron
 	// expression such as "0 2 * * *" (02:00 every night, server time) or a
 	// descriptor such as "@daily" or "@every 6h". Empty means only on request.
@@ -99,6 +102,45 @@ type NPMLockfile struct {
 
 	// Pos is the position of the path value in the manifest.
 	Pos Position `json:"-"`
+}
+
+// Image is one requested container image, written either as a reference
+// string ("registry/repository:tag" or "registry/repository@sha256:...")
+// or as a mapping.
+type Image struct {
+	// Reference by tag or digest, for example docker.io/library/alpine:3.20.
+	// Give either ref or repository with tags.
+	Ref string `json:"ref,omitempty" jsonschema:"minLength=1"`
+	// Repository whose tags the tags filter selects, for example
+	// ghcr.io/backstage/backstage.
+	Repository string `json:"repository,omitempty" jsonschema:"minLength=1"`
+	// Which tags of repository to bring in.
+	Tags *TagFilter `json:"tags,omitempty"`
+	// Platforms of a multi-platform image to keep, as os/architecture or
+	// os/architecture/variant (linux/amd64, linux/arm64/v8). All are kept
+	// when absent; keeping fewer gives the mirrored index a new digest.
+	Platforms []string `json:"platforms,omitempty" jsonschema:"minItems=1"`
+	// Bring the upstream's signatures, attestations and SBOMs of the image
+	// (OCI 1.1 referrers and cosign's sha256-<hex>.sig/.att/.sbom tags).
+	// Defaults to true.
+	Attachments *bool `json:"attachments,omitempty" jsonschema:"default=true"`
+
+	// Pos is the position of the entry in the manifest.
+	Pos Position `json:"-"`
+}
+
+// TagFilter selects tags of a repository. A tag must pass every filter
+// given; latest then keeps the highest versions among those that passed.
+type TagFilter struct {
+	// Semantic version range such as ">=1.30.0 <2" or "~3.20". Tags that
+	// are not versions ("latest", "edge") never match. A leading v and
+	// missing minor or patch numbers are accepted ("v3.20" is 3.20.0).
+	Semver string `json:"semver,omitempty" jsonschema:"minLength=1"`
+	// Regular expression (Go RE2 syntax) a tag must match in full.
+	Regex string `json:"regex,omitempty" jsonschema:"minLength=1"`
+	// Number of highest versions to keep among the tags that passed; tags
+	// that are not versions are dropped when it is set.
+	Latest int `json:"latest,omitempty" jsonschema:"minimum=1"`
 }
 
 // Position is a place in a manifest file. Line and Column are 1-based; zero

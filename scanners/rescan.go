@@ -89,9 +89,16 @@ func Rescan(ctx context.Context, s *Scanner, db *state.DB, actor string) (*Resca
 			errs = append(errs, err)
 			continue
 		}
-		subject := NPMTarball{Name: a.Name, Version: a.Version, TempDir: s.TempDir,
-			Open: func() (*os.File, error) { return s.Blobs.Open(a.Digest) }}
-		r, err := s.scanSubject(ctx, a, subject, old.SBOM)
+		var r *ScanResult
+		if a.Ecosystem == state.EcosystemOCI {
+			// NOTE: an image gets new SBOM documents on a rescan; only npm
+			// results keep the stored ones.
+			r, err = s.ScanImage(ctx, a)
+		} else {
+			subject := NPMTarball{Name: a.Name, Version: a.Version, TempDir: s.TempDir,
+				Open: func() (*os.File, error) { return s.Blobs.Open(a.Digest) }}
+			r, err = s.scanSubject(ctx, a, subject, old.SBOM)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rescan %s: %w", a.Key(), err))
 			continue

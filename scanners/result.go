@@ -40,8 +40,11 @@ type ScanResult struct {
 	Digest   string      `json:"digest"`
 	Scanned  time.Time   `json:"scanned"`
 	SBOM     SBOMDigests `json:"sbom"`
-	DB       DBRef       `json:"db"`
-	Findings []Finding   `json:"findings"`
+	// Platforms holds the SBOM of each platform's image of a
+	// multi-platform container image, keyed by os/architecture[/variant].
+	Platforms map[string]SBOMDigests `json:"platforms,omitempty"`
+	DB        DBRef                  `json:"db"`
+	Findings  []Finding              `json:"findings"`
 	// ExpiredExceptions name exceptions that matched a finding but had
 	// expired, so the finding counts again.
 	ExpiredExceptions []string `json:"expiredExceptions,omitempty"`
@@ -87,6 +90,10 @@ func (r *ScanResult) Evidence() map[string]string {
 	for _, sev := range []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow,
 		SeverityNegligible, SeverityUnknown} {
 		ev["vulnerabilities."+string(sev)] = strconv.Itoa(c.Vulnerabilities[sev])
+	}
+	for platform, d := range r.Platforms {
+		ev["sbom."+platform+".spdx"] = d.SPDX
+		ev["sbom."+platform+".cyclonedx"] = d.CycloneDX
 	}
 	for kind, n := range c.Kinds {
 		if kind != KindVulnerability {

@@ -129,10 +129,16 @@ func (st *Stage) Name() string { return "scan" }
 // Process scans one fetched artifact.
 func (st *Stage) Process(ctx context.Context, a *state.Artifact,
 	tarball func() (*os.File, error)) (ingest.Outcome, error) {
-	if a.Ecosystem != state.EcosystemNPM {
+	var r *ScanResult
+	var err error
+	switch a.Ecosystem {
+	case state.EcosystemNPM:
+		r, err = st.Scanner.ScanNPM(ctx, a, tarball)
+	case state.EcosystemOCI:
+		r, err = st.Scanner.ScanImage(ctx, a)
+	default:
 		return ingest.Outcome{}, fmt.Errorf("scan %s: ecosystem %s is not supported", a.Key(), a.Ecosystem)
 	}
-	r, err := st.Scanner.ScanNPM(ctx, a, tarball)
 	if err != nil {
 		return ingest.Outcome{}, fmt.Errorf("scan %s: %w", a.Key(), err)
 	}

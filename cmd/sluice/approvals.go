@@ -281,7 +281,8 @@ func (g *globals) openArtifact(arg string) (*store, string, error) {
 
 func resolveArtifactArg(db *state.DB, arg string) (string, error) {
 	key := arg
-	if !strings.HasPrefix(arg, string(state.EcosystemNPM)+"/") {
+	if !strings.HasPrefix(arg, string(state.EcosystemNPM)+"/") &&
+		!strings.HasPrefix(arg, string(state.EcosystemOCI)+"/") {
 		key = string(state.EcosystemNPM) + "/" + arg
 	}
 	if _, err := db.Artifact(key); err == nil {

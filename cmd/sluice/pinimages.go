@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/mirrors/pin"
 	"github.com/sluice-dev/sluice/mirrors/pin/refs"
@@ -15,13 +16,24 @@ import (
 
 // openImageMirror returns the look-up of mirrored images for a store and
 // internal registry.
-//
-// NOTE: Sluice does not ingest images yet, so the store has no image to
-// find: every reference not already pinned to the registry by digest is
-// reported as not mirrored. An image ingest replaces this with a look-up
-// in the state store.
-var openImageMirror = func(*store, string) (refs.ImageMirror, error) {
-	return refs.MapMirror{}, nil
+var openImageMirror = func(st *store, registry string) (refs.ImageMirror, error) {
+	return storeMirror{db: st.db, registry: registry}, nil
+}
+
+// storeMirror finds the digest reference an image was published under on
+// one registry, as sync recorded it in the state store.
+type storeMirror struct {
+	db       *state.DB
+	registry string
+}
+
+// Lookup returns the mirrored digest reference of ref on the registry.
+func (m storeMirror) Lookup(ref string) (string, bool, error) {
+	pinned, err := oci.MirroredReference(m.db, ref, m.registry+"/")
+	if errors.Is(err, state.ErrNotFound) {
+		return "", false, nil
+	}
+	return pinned, err == nil, err
 }
 
 // imageFile is a file of image references to pin.

@@ -25,6 +25,7 @@ import (
 type npmFlags struct {
 	upstream    string
 	mirror      string
+	oci         ociFlags
 	policy      string
 	concurrency int
 	retries     int
@@ -42,7 +43,8 @@ func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
 				"credentials come from SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD")
 		fl.StringVar(&f.policy, "policy", os.Getenv("SLUICE_POLICY"),
 			"risk policy file (kind RiskPolicy) that decides each artifact's approval (env SLUICE_POLICY); "+
-				"required with --npm-mirror")
+				"required with --npm-mirror and --oci-mirror")
+		f.oci.register(cmd)
 	}
 	fl.IntVar(&f.concurrency, "concurrency", 8, "parallel requests to the upstream and the mirror")
 	fl.IntVar(&f.retries, "retries", 4, "retries of a failed request, with exponential backoff")
@@ -61,8 +63,19 @@ func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runn
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Concurrency: f.concurrency, Log: log,
-		Actor: actor()}
+	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Images: imageClient(f.retries),
+		Concurrency: f.concurrency, Log: log, Actor: actor()}
+	if f.oci.mirror != "" {
+		if f.policy == "" {
+			return nil, &usageError{errors.New("--oci-mirror needs --policy (or SLUICE_POLICY): " +
+				"nothing is published without a recorded verdict")}
+		}
+		pub, err := f.oci.imagePublisher(st.blobs, f.concurrency, f.retries)
+		if err != nil {
+			return nil, err
+		}
+		r.PublishImages = approvals.GateImages(pub)
+	}
 	if f.mirror != "" {
 		if f.policy == "" {
 			return nil, &usageError{errors.New("--npm-mirror needs --policy (or SLUICE_POLICY): " +
@@ -161,7 +174,10 @@ each tarball with retries, checks it against the registry's sha512
 integrity (and the lockfile's, for lockfile entries) before storing it,
 scans and evaluates it, signs each approved tarball with --sign-key, and
 publishes the original tarball to the mirror given by --npm-mirror. With a
-signing key, nothing unsigned is published.
+signing key, nothing unsigned is published. Container images are resolved
+to digests, copied byte for byte with the upstream's signatures and
+attestations, scanned per platform and pushed to the registry given by
+--oci-mirror.
 
 Sync is incremental: artifacts already stored are not fetched again and
 versions already on the mirror are not published again. A run that fails or
@@ -208,7 +224,7 @@ is killed loses nothing; run it again to continue.`,
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
 			if sum != nil {
-				printSummary(cmd.OutOrStdout(), sum, r.Publish != nil)
+				printSummary(cmd.OutOrStdout(), sum, r.Publish != nil || r.PublishImages != nil)
 			}
 			return err
 		},
@@ -222,11 +238,16 @@ is killed loses nothing; run it again to continue.`,
 func printSummary(w io.Writer, s *ingest.Summary, publishing bool) {
 	fmt.Fprintf(w, "run %s finished in %s\n", s.Run, s.Duration.Round(1e7))
 	fmt.Fprintf(w, "  resolved   %d packages (%d new to this gateway)\n", s.Resolved, s.New)
-	fmt.Fprintf(w, "  fetched    %d tarballs, %s; %d already stored\n", s.Fetched, humanBytes(s.FetchBytes), s.Reused)
+	if s.FetchedImages > 0 {
+		fmt.Fprintf(w, "  fetched    %d tarballs and %d images, %s; %d already stored\n",
+			s.Fetched-s.FetchedImages, s.FetchedImages, humanBytes(s.FetchBytes), s.Reused)
+	} else {
+		fmt.Fprintf(w, "  fetched    %d tarballs, %s; %d already stored\n", s.Fetched, humanBytes(s.FetchBytes), s.Reused)
+	}
 	if publishing {
 		fmt.Fprintf(w, "  published  %d; %d already on the mirror\n", s.Published, s.Present)
 	} else {
-		fmt.Fprintln(w, "  published  nothing: no --npm-mirror given")
+		fmt.Fprintln(w, "  published  nothing: no --npm-mirror or --oci-mirror given")
 	}
 	if s.Waiting+s.Rejected > 0 {
 		fmt.Fprintf(w, "  held       %d awaiting approval, %d rejected\n", s.Waiting, s.Rejected)

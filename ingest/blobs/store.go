@@ -144,6 +144,47 @@ func (s *Store) Create(extra ...hash.Hash) (*Writer, error) {
 	return &Writer{store: s, file: f, sha256: sha256.New(), extra: extra}, nil
 }
 
+// Resume opens the partial download of a blob that an earlier, cut-off
+// download left under partial/<hex>, or starts one there. It hashes the
+// bytes already on disk, so Size tells where to continue. Unlike Create's
+// temporary files, partial files survive Open: Keep leaves the file for a
+// later Resume, Abort deletes it, and Commit stores it as Create's writer
+// does. The caller verifies the digest before Commit, because a file cut
+// off by a crash may end in bytes that never reached the disk in full.
+// NOTE: a partial file whose blob is never fetched again stays until it
+// is deleted by hand.
+func (s *Store) Resume(digest string) (*Writer, error) {
+	p, err := s.Path(digest)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.root, "partial")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create partial blob folder: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, filepath.Base(p)), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open partial blob %s: %w", digest, err)
+	}
+	w := &Writer{store: s, file: f, sha256: sha256.New()}
+	n, err := io.Copy(w.sha256, f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read partial blob %s: %w", digest, err)
+	}
+	w.size = n
+	return w, nil
+}
+
+// Keep closes a writer from Resume and leaves its file for a later Resume.
+func (w *Writer) Keep() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	return w.file.Close()
+}
+
 // Write writes p to the temporary file and the hashes.
 func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.file.Write(p)

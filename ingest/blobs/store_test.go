@@ -125,3 +125,72 @@ func TestPutStoresBytes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestResumeContinuesAfterReopen(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(strings.Repeat("layer bytes ", 1000))
+	digest := digestOf(string(data))
+
+	w, err := s.Resume(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data[:5000]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Keep(); err != nil {
+		t.Fatal(err)
+	}
+	// Opening the store again, as the next run does, keeps the part.
+	if s, err = Open(root); err != nil {
+		t.Fatal(err)
+	}
+	w, err = s.Resume(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Size() != 5000 {
+		t.Fatalf("resumed at %d bytes, want 5000", w.Size())
+	}
+	if _, err := w.Write(data[5000:]); err != nil {
+		t.Fatal(err)
+	}
+	if w.Digest() != digest {
+		t.Fatalf("digest %s after resuming, want %s", w.Digest(), digest)
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(digest); err != nil {
+		t.Error(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "partial")); len(entries) != 0 {
+		t.Errorf("%d partial files left after Commit", len(entries))
+	}
+}
+
+func TestResumeAbortDeletesPart(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	w, err := s.Resume(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("wrong bytes"))
+	w.Abort()
+	if w, err = s.Resume(digest); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if w.Size() != 0 {
+		t.Errorf("resumed at %d bytes after Abort, want 0", w.Size())
+	}
+}

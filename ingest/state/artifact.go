@@ -36,11 +36,16 @@ type Ecosystem string
 // Ecosystems Sluice ingests.
 const (
 	EcosystemNPM Ecosystem = "npm"
+	// EcosystemOCI artifacts are container images: Name is the upstream
+	// repository ("registry/path") and Version the digest of its manifest
+	// or index.
+	EcosystemOCI Ecosystem = "oci"
 )
 
 // Artifact is one exact, immutable thing that enters through Sluice: an npm
-// package version. Its identity is ecosystem, name and version; its content
-// is the blob named by Digest.
+// package version or a container image. Its identity is ecosystem, name and
+// version; its content is the blob named by Digest (for an image, its
+// manifest or index, which names every other blob).
 type Artifact struct {
 	Ecosystem Ecosystem `json:"ecosystem"`
 	Name      string    `json:"name"`
@@ -83,6 +88,15 @@ type Artifact struct {
 	// to; pinning points lockfiles only at one of them.
 	Mirrors []string `json:"mirrors,omitempty"`
 
+	// MediaType is the media type of the blob Digest names, for images
+	// (an OCI or Docker manifest or index).
+	MediaType string `json:"mediaType,omitempty"`
+	// Attachments are the OCI manifests that refer to an image:
+	// signatures, attestations and SBOMs, from upstream or made by Sluice.
+	// Their bytes are in the blob store; the publisher pushes them after
+	// the image.
+	Attachments []Attachment `json:"attachments,omitempty"`
+
 	// Skipped names the pipeline stages that were not configured when the
 	// artifact passed them, so the ledger shows they did not run.
 	Skipped []State `json:"skipped,omitempty"`
@@ -100,4 +114,25 @@ func (a *Artifact) Key() string {
 // ArtifactKey builds the state store key of an artifact.
 func ArtifactKey(eco Ecosystem, name, version string) string {
 	return fmt.Sprintf("%s/%s@%s", eco, name, version)
+}
+
+// Attachment is an OCI manifest that refers to an image. It is published
+// by Tag when set (the cosign scheme "sha256-<hex>.sig", ".att", ".sbom"),
+// and by digest otherwise; a manifest with a subject field is then found
+// through the OCI 1.1 referrers API or its tag fallback.
+type Attachment struct {
+	// Digest names the manifest's bytes in the blob store; the blobs it
+	// lists are stored as well.
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	// ArtifactType is the manifest's artifactType, or its config media
+	// type when it has none.
+	ArtifactType string `json:"artifactType,omitempty"`
+	Tag          string `json:"tag,omitempty"`
+	// Subject is the digest of the manifest the attachment refers to: the
+	// image's index or manifest, or one platform's manifest.
+	Subject string `json:"subject,omitempty"`
+	// Source is "upstream" for attachments copied from the upstream
+	// registry, or the name of the Sluice stage that made it.
+	Source string `json:"source"`
 }

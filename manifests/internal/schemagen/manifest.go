@@ -21,10 +21,12 @@ var manifestSchema = schema{
 }
 
 // adjustManifest adds the rules that struct tags cannot express: the "name@spec"
-// shorthand for packages and that a spec must request something.
+// shorthand for packages, the reference shorthand for images, and that a
+// spec must request something.
 func adjustManifest(s *jsonschema.Schema) error {
+	minLength := uint64(1)
 	defs := s.Definitions
-	for _, name := range []string{"NPMPackage", "NPMSpec", "Spec"} {
+	for _, name := range []string{"NPMPackage", "NPMSpec", "Spec", "Image"} {
 		if defs[name] == nil {
 			return fmt.Errorf("schema has no definition %s: update adjustManifest to the types", name)
 		}
@@ -42,6 +44,24 @@ func adjustManifest(s *jsonschema.Schema) error {
 		},
 	}
 	object.Description = ""
+
+	image := defs["Image"]
+	defs["Image"] = &jsonschema.Schema{
+		Description: image.Description,
+		OneOf: []*jsonschema.Schema{
+			{
+				Type:        "string",
+				Description: `Shorthand reference, such as docker.io/library/alpine:3.20 or repository@sha256:<hex>.`,
+				MinLength:   &minLength,
+			},
+			image,
+		},
+	}
+	image.Description = ""
+	image.OneOf = []*jsonschema.Schema{
+		{Required: []string{"ref"}},
+		{Required: []string{"repository", "tags"}},
+	}
 
 	defs["NPMSpec"].AnyOf = []*jsonschema.Schema{
 		{Required: []string{"packages"}},
