@@ -192,7 +192,9 @@ func clientEnv(client Client, home, registry, proxy string, extra [][2]string) (
 
 // baseEnv returns the environment without any package manager, corepack or
 // proxy setting of the calling process, with HOME and the XDG folders in
-// home and corepack kept off the network.
+// home and corepack kept off the network. CI is dropped too: yarn berry and
+// pnpm turn on frozen installs when it is set, so a client would refuse to
+// write a lockfile under CI but not elsewhere.
 func baseEnv(home string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -202,7 +204,7 @@ func baseEnv(home string) []string {
 		case strings.HasPrefix(lower, "npm_config_"), strings.HasPrefix(lower, "yarn_"),
 			strings.HasPrefix(lower, "pnpm_"), strings.HasPrefix(lower, "corepack_"),
 			strings.HasPrefix(lower, "xdg_"), lower == "home", lower == "http_proxy",
-			lower == "https_proxy", lower == "no_proxy", lower == "all_proxy":
+			lower == "https_proxy", lower == "no_proxy", lower == "all_proxy", lower == "ci":
 			continue
 		}
 		env = append(env, kv)
