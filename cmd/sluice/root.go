@@ -65,7 +65,8 @@ ledger that 'sluice ledger verify' checks.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress, only the summary and errors")
 	root.AddCommand(newSyncCommand(g), newPlanCommand(g), newPinCommand(g), newLedgerCommand(g),
 		newDBCommand(g), newScanCommand(g), newReportCommand(g), newApprovalsCommand(g),
-		newEvidenceCommand(g), newPolicyCommand(g), newVersionCommand())
+		newEvidenceCommand(g), newPolicyCommand(g), newExportCommand(g), newImportCommand(g),
+		newBundleCommand(), newVersionCommand())
 	return root
 }
 
