@@ -6,10 +6,10 @@ PKGS     := ./...
 # Go test packages run with a timeout well under CI's limit.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: help build test tools lint fuzz demo bench clean
+.PHONY: help build test tools lint fuzz demo bench bench-bundle clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/sluice
 	$(GO) build -o $(BIN) ./cmd/sluice
@@ -37,6 +37,9 @@ demo: build tools ## sync an example manifest into a local Verdaccio and npm ci 
 
 bench: build tools ## mirror a ~1000-package lockfile cold and warm, beside npm ci through a pull-through Verdaccio
 	$(GO) run ./bench/npmmirror -record-from "$(RECORD_FROM)"
+
+bench-bundle: build tools ## export and import a bundle of ~1000 packages, beside cp of the same bytes
+	$(GO) run ./bench/bundle
 
 clean: ## remove build output
 	rm -rf bin

@@ -1,19 +1,13 @@
 package bundle
 
 import (
-	"archive/tar"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 
-	"github.com/klauspost/compress/zstd"
-
-	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/blobs"
 )
 
@@ -166,106 +160,6 @@ func (r *partsReader) Close() {
 	if r.cur != nil {
 		r.cur.Close()
 	}
-}
-
-// stage decompresses the stream into the blob store, checking every
-// file's path, size and digest against the index. A file whose blob is
-// stored already is read and checked but not written again. The blob
-// store holds only blobs whose digest was checked, so what a failed or
-// interrupted stage leaves there is harmless, and nothing is recorded.
-func (b *Bundle) stage(ctx context.Context, bs *blobs.Store, progress ingest.Progress) (written int, err error) {
-	if err := b.checkParts(); err != nil {
-		return 0, err
-	}
-	parts := &partsReader{b: b}
-	defer parts.Close()
-	defer func() {
-		// A damaged part usually shows first as a decompression or digest
-		// error; name the part when one is to blame.
-		if err != nil && !errors.Is(err, ErrDigest) && !errors.Is(err, context.Canceled) {
-			if perr := b.verifyParts(); perr != nil {
-				err = perr
-			}
-		}
-	}()
-	zr, err := zstd.NewReader(parts, zstd.WithDecoderConcurrency(2))
-	if err != nil {
-		return 0, err
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
-	progress.Start("verify", len(b.Index.Files))
-	defer progress.Done()
-	buf := make([]byte, 1<<20)
-	for i, want := range b.Index.Files {
-		if err := ctx.Err(); err != nil {
-			return written, err
-		}
-		h, err := tr.Next()
-		if err == io.EOF {
-			return written, fmt.Errorf("bundle %s: %w: the stream ends after %d of %d files; %s is missing",
-				b.Index.ID, ErrMissing, i, len(b.Index.Files), want.Path)
-		}
-		if err != nil {
-			return written, fmt.Errorf("bundle %s: read the stream at file %d (%s): %w", b.Index.ID, i+1, want.Path, err)
-		}
-		if h.Name != want.Path || h.Size != want.Size {
-			return written, fmt.Errorf("bundle %s: %w: file %d of the stream is %s (%d bytes), the index lists %s (%d bytes)",
-				b.Index.ID, ErrDigest, i+1, h.Name, h.Size, want.Path, want.Size)
-		}
-		stored, err := stageFile(bs, tr, want, buf)
-		if err != nil {
-			return written, fmt.Errorf("bundle %s: %w", b.Index.ID, err)
-		}
-		if stored {
-			written++
-		}
-		progress.Add(1, want.Size)
-	}
-	if h, err := tr.Next(); err != io.EOF {
-		if err != nil {
-			return written, fmt.Errorf("bundle %s: read the stream after its last file: %w", b.Index.ID, err)
-		}
-		return written, fmt.Errorf("bundle %s: %w: the stream holds %s, which the index does not list",
-			b.Index.ID, ErrDigest, h.Name)
-	}
-	// Drain the stream so the last part's digest is checked.
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return written, fmt.Errorf("bundle %s: %w", b.Index.ID, err)
-	}
-	return written, nil
-}
-
-// stageFile stores one file of the stream as a blob after checking its
-// digest, and reports whether it wrote a new blob.
-func stageFile(bs *blobs.Store, r io.Reader, want File, buf []byte) (bool, error) {
-	if bs.Has(want.Digest) {
-		h := sha256.New()
-		if _, err := io.CopyBuffer(h, r, buf); err != nil {
-			return false, fmt.Errorf("read %s: %w", want.Path, err)
-		}
-		return false, checkDigest(want, "sha256:"+hex.EncodeToString(h.Sum(nil)))
-	}
-	w, err := bs.Create()
-	if err != nil {
-		return false, err
-	}
-	defer w.Abort()
-	if _, err := io.CopyBuffer(w, r, buf); err != nil {
-		return false, fmt.Errorf("read %s: %w", want.Path, err)
-	}
-	if err := checkDigest(want, w.Digest()); err != nil {
-		return false, err
-	}
-	_, err = w.Commit()
-	return err == nil, err
-}
-
-func checkDigest(want File, got string) error {
-	if got != want.Digest {
-		return fmt.Errorf("%w: %s hashes to %s, the index says %s", ErrDigest, want.Path, got, want.Digest)
-	}
-	return nil
 }
 
 // readBlob decodes a staged JSON blob.
