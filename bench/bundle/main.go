@@ -100,6 +100,12 @@ func run(lockPath, work, bin, partSize string) error {
 		return err
 	}
 	export.bytes = bundleBytes
+	// The floor of every sluice command: starting the binary and reading
+	// a bundle's index.
+	floor, err := measure("sluice bundle inspect (start-up floor)", env, bin, "bundle", "inspect", media)
+	if err != nil {
+		return err
+	}
 	copied, err := measure("cp -r of the bundle, then sync", nil, "sh", "-c",
 		fmt.Sprintf("cp -r %q %q && sync", media, filepath.Join(runs, "media-copy")))
 	if err != nil {
@@ -124,7 +130,7 @@ func run(lockPath, work, bin, partSize string) error {
 	if err != nil {
 		return err
 	}
-	report([]measurement{export, copied, verify, imp}, copied)
+	report([]measurement{floor, export, copied, verify, imp}, copied)
 	return nil
 }
 
@@ -229,13 +235,16 @@ func report(ms []measurement, limit measurement) {
 	w := tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "step\ttime\tMiB/s\tof cp\tpeak RSS")
 	for _, m := range ms {
-		rate := mib(m.bytes) / m.elapsed.Seconds()
+		rate, ratio := "-", "-"
+		if m.bytes > 0 {
+			rate = fmt.Sprintf("%.1f", mib(m.bytes)/m.elapsed.Seconds())
+			ratio = fmt.Sprintf("%.2f", limit.elapsed.Seconds()/m.elapsed.Seconds())
+		}
 		rss := "-"
 		if m.maxRSS > 0 {
 			rss = fmt.Sprintf("%.0f MiB", float64(m.maxRSS)/1024)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%.1f\t%.2f\t%s\n", m.name, m.elapsed.Round(time.Millisecond), rate,
-			limit.elapsed.Seconds()/m.elapsed.Seconds(), rss)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.name, m.elapsed.Round(time.Millisecond), rate, ratio, rss)
 	}
 	w.Flush()
 	fmt.Printf("bundle: %.1f MiB; \"of cp\" is cp's time divided by the step's (1.00 = as fast as cp)\n",

@@ -73,6 +73,11 @@ func TestBundleAcrossAirGap(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.app, "node_modules", "lodash", "package.json")); err != nil {
 		t.Errorf("npm ci did not install lodash: %v", err)
 	}
+	// The inside holds the outside's verdict and scan records.
+	ev := mustSluice(t, "evidence", "--data-dir", inside, "lodash@4.17.20")
+	if !strings.Contains(ev.stdout, "allow-all") {
+		t.Errorf("inside evidence of lodash does not name the outside policy:\n%s", ev.stdout)
+	}
 	v := mustSluice(t, "ledger", "verify", "--data-dir", inside)
 	if !strings.HasPrefix(v.stdout, "ledger ok:") {
 		t.Errorf("inside ledger verify: %s", v.stdout)

@@ -26,7 +26,7 @@ const (
 	EntryExported = "bundle.exported"
 )
 
-// exportRecord is what the outside remembers of an export, so a later
+// exportRecord is the outside's record of one export, so that a later
 // export with --since can leave out what it carried.
 type exportRecord struct {
 	ID      string     `json:"id"`
@@ -127,7 +127,7 @@ func Export(ctx context.Context, db *state.DB, bs *blobs.Store, opts ExportOptio
 	return res, nil
 }
 
-// carried is what earlier exports in a --since chain took across.
+// carried lists the artifacts and blobs of earlier exports in a --since chain.
 type carried struct {
 	artifacts map[string]bool
 	blobs     map[string]bool
@@ -169,7 +169,7 @@ func carriedSince(db *state.DB, since string) (*carried, state.Head, error) {
 
 // Eligible returns nil when an artifact may cross to the inside: it was
 // scanned and approved (see approvals.Approved) without skipping either.
-// Otherwise the error says what it lacks.
+// Otherwise the error names what it lacks.
 func Eligible(a *state.Artifact) error {
 	if !state.Reached(a.State, state.StateApproved) {
 		return fmt.Errorf("%s is %s, not approved", a.Key(), a.State)

@@ -52,11 +52,11 @@ type ImportSummary struct {
 	Publish   time.Duration
 }
 
-// Import verifies the bundle at path and publishes its artifacts: the
-// signature against the trusted key, every part and file against the
-// index, the ledger segment's chain and its continuity with the outside
-// ledger imported before, and each artifact's approval against that
-// ledger. Only then does it record the artifacts as approved, in one
+// Import verifies the bundle at path and publishes its artifacts. It
+// checks the signature against the trusted key, every part and file
+// against the index, the ledger segment's chain and its continuity with
+// the outside ledger imported before, and each artifact's approval against
+// that ledger. Only then does it record the artifacts as approved, in one
 // transaction, and publish them. A refused bundle leaves no record and
 // publishes nothing. An import that stopped after recording continues
 // with publishing when run again; one that finished does nothing.

@@ -17,7 +17,7 @@ const (
 	// outside ledger head imported last under OutsideHeadKey.
 	ImportsBucket = "bundle-imports"
 	// OutsideBucket keeps, per artifact key, what the imported outside
-	// ledger says of the artifact (an outsideArtifact).
+	// ledger records of the artifact (an outsideArtifact).
 	OutsideBucket = "bundle-outside"
 	// EntryImported records a bundle verified and its artifacts recorded
 	// as approved; EntryPublished records that all of them are on the
@@ -36,7 +36,7 @@ const (
 	statusPublished = "published"
 )
 
-// importRecord is what the inside remembers of a bundle.
+// importRecord is the inside's record of one bundle.
 type importRecord struct {
 	ID        string     `json:"id"`
 	From      string     `json:"from,omitempty"`
@@ -60,7 +60,7 @@ type outsideArtifact struct {
 	Entry    state.Head    `json:"entry"`
 }
 
-// insideView is what the inside has imported before a bundle.
+// insideView is the inside's import state before a bundle is imported.
 type insideView struct {
 	head    state.Head
 	records map[string]importRecord
@@ -139,7 +139,7 @@ func (v *insideView) checkSegment(ix *Index, ver *state.Verification, entries []
 		last = state.Head{Seq: entries[len(entries)-1].Seq, Hash: entries[len(entries)-1].Hash}
 	}
 	if last != ix.Ledger.After {
-		return fmt.Errorf("bundle %s: %w: %s ends at entry %d, the index says %d", ix.ID, ErrContinuity,
+		return fmt.Errorf("bundle %s: %w: %s ends at entry %d, the index lists %d", ix.ID, ErrContinuity,
 			LedgerPath, last.Seq, ix.Ledger.After.Seq)
 	}
 	if v.head.Seq > ix.Ledger.Before.Seq {
@@ -153,7 +153,7 @@ func (v *insideView) checkSegment(ix *Index, ver *state.Verification, entries []
 	return nil
 }
 
-// applyEntries folds ledger entries into what the outside says of each
+// applyEntries folds ledger entries into what the outside records of each
 // artifact. known holds earlier imports' view and is updated in place.
 func applyEntries(known map[string]*outsideArtifact, entries []state.Entry) {
 	for _, e := range entries {

@@ -82,7 +82,7 @@ func (b *Bundle) checkParts() error {
 		}
 		r.Close()
 		if size != p.Size {
-			return fmt.Errorf("bundle %s: %w: part %d of %d (%s) has %d bytes, the index says %d: "+
+			return fmt.Errorf("bundle %s: %w: part %d of %d (%s) has %d bytes, the index lists %d: "+
 				"copy it again from the medium", b.Index.ID, ErrMissing, i+1, len(b.Index.Parts),
 				b.src.where(p.Name), size, p.Size)
 		}
@@ -113,7 +113,7 @@ func (b *Bundle) verifyParts() error {
 
 func (b *Bundle) partMismatch(i int, got string) error {
 	p := b.Index.Parts[i]
-	return fmt.Errorf("bundle %s: %w: part %d of %d (%s) hashes to %s, the index says %s: "+
+	return fmt.Errorf("bundle %s: %w: part %d of %d (%s) hashes to %s, the index lists %s: "+
 		"the part was damaged in transfer; copy it again from the medium", b.Index.ID, ErrDigest,
 		i+1, len(b.Index.Parts), b.src.where(p.Name), got, p.Digest)
 }

@@ -42,7 +42,7 @@ func TestImportRefuses(t *testing.T) {
 		// inside trusts.
 		damage func(t *testing.T, out *gateway, dir string, ix *Index, k keys) keys
 		want   error
-		// where is a piece of the message that says what and where.
+		// where is a piece of the message that names what failed and where.
 		where string
 	}{
 		{"missing part", func(t *testing.T, _ *gateway, dir string, ix *Index, k keys) keys {
@@ -68,9 +68,9 @@ func TestImportRefuses(t *testing.T) {
 		{"file digest edited", func(t *testing.T, _ *gateway, dir string, ix *Index, k keys) keys {
 			resign(t, dir, ix, k, func(ix *Index) { ix.Files[1].Digest = ix.Files[2].Digest })
 			return k
-		}, ErrDigest, "the index says"},
+		}, ErrDigest, "the index lists"},
 		{"unapproved artifact", func(t *testing.T, out *gateway, dir string, ix *Index, k keys) keys {
-			// The outside ledger says held waits for approval; an index
+			// The outside ledger records that held waits for approval; an index
 			// that claims otherwise is refused.
 			held, err := out.db.Artifact("npm/held@1.0.0")
 			if err != nil {

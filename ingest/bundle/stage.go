@@ -20,8 +20,8 @@ import (
 
 // The blob store syncs every blob to disk before renaming it into place.
 // Writing blobs from several goroutines lets the file system commit many
-// of them in one journal flush; files up to maxBuffered bytes are read
-// into memory and handed to a writer, larger ones are written by the
+// of them in one journal flush. Files up to maxBuffered bytes are read
+// into memory and handed to a writer, and larger ones are written by the
 // goroutine that reads the stream. At most stageWorkers*maxBuffered bytes
 // are buffered at a time.
 const (
@@ -153,7 +153,7 @@ func storeBlob(bs *blobs.Store, r io.Reader, want File) (bool, error) {
 
 func checkDigest(want File, got string) error {
 	if got != want.Digest {
-		return fmt.Errorf("%w: %s hashes to %s, the index says %s", ErrDigest, want.Path, got, want.Digest)
+		return fmt.Errorf("%w: %s hashes to %s, the index lists %s", ErrDigest, want.Path, got, want.Digest)
 	}
 	return nil
 }

@@ -1,9 +1,9 @@
 // Package bundletest fills an outside data directory with approved npm
 // packages for bundle tests and benchmarks, without running the scanner
-// or a policy. Each package gets the records and ledger entries a sync
-// with scanning and an allow-all policy writes: a scan result with SBOM
-// digests, an evidence document, an evaluation, and every transition up
-// to approved with signing left to a later stage.
+// or a policy. Each package gets the records and ledger entries that a
+// sync with scanning and an allow-all policy writes: a scan result with
+// SBOM digests, an evidence document, an evaluation, and every transition
+// up to approved. Signing is left to a later stage.
 package bundletest
 
 import (
