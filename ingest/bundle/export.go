@@ -99,6 +99,10 @@ func Export(ctx context.Context, db *state.DB, bs *blobs.Store, opts ExportOptio
 		return nil, err
 	}
 	if len(ix.Artifacts) == 0 && after == before {
+		if opts.Since == "" {
+			return nil, errors.New("export: nothing to export: the data directory holds no approved " +
+				"artifact and no ledger entry; run sluice sync first")
+		}
 		return nil, fmt.Errorf("export: nothing new since bundle %s: no artifact was approved and "+
 			"the ledger did not move", opts.Since)
 	}

@@ -18,12 +18,10 @@ import (
 	"github.com/sluice-dev/sluice/ingest/blobs"
 )
 
-// The blob store syncs every blob to disk before renaming it into place.
-// Writing blobs from several goroutines lets the file system commit many
-// of them in one journal flush. Files up to maxBuffered bytes are read
-// into memory and handed to a writer, and larger ones are written by the
-// goroutine that reads the stream. At most stageWorkers*maxBuffered bytes
-// are buffered at a time.
+// Staging hashes and writes blobs from several goroutines. Files up to
+// maxBuffered bytes are read into memory and handed to a writer, and
+// larger ones are written by the goroutine that reads the stream. At most
+// stageWorkers*maxBuffered bytes are buffered at a time.
 const (
 	stageWorkers = 8
 	maxBuffered  = 4 << 20
@@ -31,9 +29,9 @@ const (
 
 // stage decompresses the stream into the blob store, checking every
 // file's path, size and digest against the index. A file whose blob is
-// stored already is read and checked but not written again. The blob
-// store holds only blobs whose digest was checked, so what a failed or
-// interrupted stage leaves there is harmless, and nothing is recorded.
+// stored already is read and checked but not written again. The new blobs
+// are one blobs.Batch, committed only when the whole stream and every part
+// checked out, so a failed or interrupted stage stores nothing.
 func (b *Bundle) stage(ctx context.Context, bs *blobs.Store, progress ingest.Progress) (written int, err error) {
 	if err := b.checkParts(); err != nil {
 		return 0, err
@@ -57,9 +55,11 @@ func (b *Bundle) stage(ctx context.Context, bs *blobs.Store, progress ingest.Pro
 	progress.Start("verify", len(b.Index.Files))
 	defer progress.Done()
 	var stored atomic.Int64
+	batch := bs.NewBatch()
+	defer batch.Abort()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(stageWorkers)
-	readErr := b.readStream(gctx, tar.NewReader(zr), bs, g, &stored, progress)
+	readErr := b.readStream(gctx, tar.NewReader(zr), bs, batch, g, &stored, progress)
 	if err := g.Wait(); err != nil {
 		return int(stored.Load()), fmt.Errorf("bundle %s: %w", b.Index.ID, err)
 	}
@@ -70,12 +70,15 @@ func (b *Bundle) stage(ctx context.Context, bs *blobs.Store, progress ingest.Pro
 	if _, err := io.Copy(io.Discard, zr); err != nil {
 		return int(stored.Load()), fmt.Errorf("bundle %s: %w", b.Index.ID, err)
 	}
+	if err := batch.Commit(); err != nil {
+		return 0, fmt.Errorf("bundle %s: %w", b.Index.ID, err)
+	}
 	return int(stored.Load()), nil
 }
 
 // readStream reads the tar entries in index order and has g store each.
-func (b *Bundle) readStream(ctx context.Context, tr *tar.Reader, bs *blobs.Store, g *errgroup.Group,
-	stored *atomic.Int64, progress ingest.Progress) error {
+func (b *Bundle) readStream(ctx context.Context, tr *tar.Reader, bs *blobs.Store, batch *blobs.Batch,
+	g *errgroup.Group, stored *atomic.Int64, progress ingest.Progress) error {
 	count := func(ok bool) {
 		if ok {
 			stored.Add(1)
@@ -98,7 +101,7 @@ func (b *Bundle) readStream(ctx context.Context, tr *tar.Reader, bs *blobs.Store
 				b.Index.ID, ErrDigest, i+1, h.Name, h.Size, want.Path, want.Size)
 		}
 		if want.Size > maxBuffered {
-			ok, err := storeBlob(bs, tr, want)
+			ok, err := storeBlob(bs, batch, tr, want)
 			if err != nil {
 				return fmt.Errorf("bundle %s: %w", b.Index.ID, err)
 			}
@@ -109,7 +112,7 @@ func (b *Bundle) readStream(ctx context.Context, tr *tar.Reader, bs *blobs.Store
 				return fmt.Errorf("bundle %s: read %s: %w", b.Index.ID, want.Path, err)
 			}
 			g.Go(func() error {
-				ok, err := storeBlob(bs, bytes.NewReader(data), want)
+				ok, err := storeBlob(bs, batch, bytes.NewReader(data), want)
 				count(ok)
 				return err
 			})
@@ -126,9 +129,9 @@ func (b *Bundle) readStream(ctx context.Context, tr *tar.Reader, bs *blobs.Store
 	return nil
 }
 
-// storeBlob stores one file of the stream as a blob after checking its
+// storeBlob writes one file of the stream to the batch after checking its
 // digest, and reports whether it wrote a new blob.
-func storeBlob(bs *blobs.Store, r io.Reader, want File) (bool, error) {
+func storeBlob(bs *blobs.Store, batch *blobs.Batch, r io.Reader, want File) (bool, error) {
 	if bs.Has(want.Digest) {
 		h := sha256.New()
 		if _, err := io.Copy(h, r); err != nil {
@@ -136,7 +139,7 @@ func storeBlob(bs *blobs.Store, r io.Reader, want File) (bool, error) {
 		}
 		return false, checkDigest(want, "sha256:"+hex.EncodeToString(h.Sum(nil)))
 	}
-	w, err := bs.Create()
+	w, err := batch.Create()
 	if err != nil {
 		return false, err
 	}
