@@ -43,6 +43,10 @@ what an earlier export, already imported inside, carried.`,
 			if err != nil {
 				return &usageError{fmt.Errorf("invalid --max-part-size %q: %w", maxPart, err)}
 			}
+			if info, err := os.Stat(to); limit > 0 && !strings.HasSuffix(to, "/") && (err != nil || !info.IsDir()) {
+				return &usageError{errors.New("--max-part-size needs --to to name a folder (ending in /): " +
+					"a single-file bundle has one part")}
+			}
 			if key == "" {
 				return &usageError{errors.New("--key is required (or SLUICE_BUNDLE_KEY): the cosign private key that signs bundles")}
 			}
