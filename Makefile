@@ -6,10 +6,10 @@ PKGS     := ./...
 # Go test packages run with a timeout well under CI's limit.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: help build test tools lint fuzz demo bench bench-oci clean
+.PHONY: help build test tools lint fuzz demo bench bench-oci bench-bundle clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/sluice
 	$(GO) build -o $(BIN) ./cmd/sluice
@@ -48,6 +48,9 @@ bench: build tools ## mirror a ~1000-package lockfile cold and warm, beside npm 
 
 bench-oci: build ## mirror multi-platform images between two loopback registries, beside crane copy and skopeo sync
 	$(GO) run ./bench/ocimirror
+
+bench-bundle: build tools ## export and import a bundle of ~1000 packages, beside cp of the same bytes
+	$(GO) run ./bench/bundle
 
 clean: ## remove build output
 	rm -rf bin

@@ -13,6 +13,15 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// PublishStored publishes artifacts that are stored and have passed every
+// configured stage, as the publish step of a sync does, for callers that
+// bring artifacts in by other means than a sync (a transfer bundle).
+func (r *Runner) PublishStored(ctx context.Context, runID string, arts []*state.Artifact) (*Summary, error) {
+	r.defaults()
+	sum := &Summary{Run: runID}
+	return sum, r.publishAll(ctx, runID, arts, sum)
+}
+
 // publishAll publishes every publishable artifact that has a publisher
 // for its ecosystem, then points the npm mirror's dist-tags of each
 // package it touched at mirrored versions.

@@ -67,7 +67,8 @@ ledger that 'sluice ledger verify' checks.`,
 		newDBCommand(g), newScanCommand(g), newReportCommand(g), newApprovalsCommand(g),
 		newEvidenceCommand(g), newPolicyCommand(g), newPluginCommand(g), newClientsCommand(),
 		newKeysCommand(g), newVerifyCommand(g), newProvisionCommand(g), newTechDocsCommand(),
-		newServeCommand(g), newRunsCommand(), newVersionCommand())
+		newServeCommand(g), newRunsCommand(), newExportCommand(g), newImportCommand(g),
+		newBundleCommand(), newVersionCommand())
 	return root
 }
 

@@ -133,6 +133,8 @@ type Writer struct {
 	extra  []hash.Hash
 	size   int64
 	done   bool
+	// batch, when set, defers syncing and renaming to Batch.Commit.
+	batch *Batch
 }
 
 // Create starts a new blob in a temporary file.
@@ -212,6 +214,9 @@ func (w *Writer) Commit() (string, error) {
 		return "", errors.New("blob writer already closed")
 	}
 	w.done = true
+	if w.batch != nil {
+		return w.batch.add(w)
+	}
 	digest := w.Digest()
 	if err := w.file.Sync(); err != nil {
 		w.discard()
