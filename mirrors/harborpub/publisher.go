@@ -33,7 +33,7 @@ import (
 
 // Config is the Harbor project images are published to.
 type Config struct {
-	// Project is the project's name; images go to <host>/<project>/<path>.
+	// Project is the project's name. Images go to <host>/<project>/<path>.
 	Project string
 	// Settings are enforced on the project at each Check.
 	Settings harbor.ProjectSettings
@@ -78,7 +78,7 @@ func WithOCIOptions(opts ...oci.Option) Option {
 
 // New returns a publisher to the project cfg names on the Harbor that
 // admin calls. admin authenticates as a user who may create projects and
-// robot accounts, usually a Harbor administrator; it is used for the REST
+// robot accounts, usually a Harbor administrator. It is used for the REST
 // API only.
 func New(admin *harbor.Client, cfg Config, store *blobs.Store, opts ...Option) (*Publisher, error) {
 	if cfg.Project == "" {
