@@ -192,6 +192,11 @@ func (p *Publisher) PublishImage(ctx context.Context, a *state.Artifact) (string
 	}
 	inner := strings.TrimPrefix(target.RepositoryStr(), p.cfg.Project+"/")
 	art, err := p.admin.Artifact(ctx, p.cfg.Project, inner, a.Digest)
+	if errors.Is(err, harbor.ErrNotFound) {
+		return "", false, fmt.Errorf("harbor project %q: read back %s@%s after the push: Harbor's API "+
+			"does not show the artifact its registry accepted: check Harbor's core and registry logs: %w",
+			p.cfg.Project, inner, a.Digest, err)
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("harbor project %q: read back %s@%s after the push: %w",
 			p.cfg.Project, inner, a.Digest, err)

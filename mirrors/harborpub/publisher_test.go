@@ -337,6 +337,25 @@ func TestServerErrorsThenRecovery(t *testing.T) {
 	}
 }
 
+func TestReadBackNotFound(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.publisher(t)
+	if err := p.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.harbor.FailNext(1, http.StatusNotFound)
+	_, _, err := p.PublishImage(ctx, e.app)
+	if err == nil {
+		t.Fatal("PublishImage succeeded although Harbor's API did not show the artifact")
+	}
+	for _, want := range []string{`harbor project "mirror"`, "team/app@" + e.app.Digest, "does not show the artifact"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q: %v", want, err)
+		}
+	}
+}
+
 func TestNewRejectsInvalidConfig(t *testing.T) {
 	admin, err := harbor.New("https://harbor.invalid")
 	if err != nil {
