@@ -76,3 +76,14 @@ type ImagePublisher interface {
 	// already had its manifest.
 	PublishImage(ctx context.Context, a *state.Artifact) (repository string, present bool, err error)
 }
+
+// ImageEvidence is implemented by image publishers that read an image
+// back from the mirror after pushing it and have facts to record about
+// it, such as the mirror's own scan overview. The Runner adds those
+// fields to the ledger entry of the move to published, keeping its own
+// fields where a name is taken twice.
+type ImageEvidence interface {
+	// PublishEvidence returns the fields recorded when the image with
+	// digest was last published to repository, or nil.
+	PublishEvidence(repository, digest string) map[string]string
+}

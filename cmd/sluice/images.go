@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"log/slog"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -15,6 +17,7 @@ import (
 // ociFlags configure the registry that container images are published to.
 type ociFlags struct {
 	mirror string
+	harbor harborFlags
 }
 
 func (f *ociFlags) register(cmd *cobra.Command) {
@@ -23,7 +26,11 @@ func (f *ociFlags) register(cmd *cobra.Command) {
 			"(env SLUICE_OCI_MIRROR), such as harbor.example/mirror; credentials come from "+
 			"SLUICE_OCI_MIRROR_USER and SLUICE_OCI_MIRROR_PASSWORD, or SLUICE_OCI_MIRROR_TOKEN; "+
 			"requires --policy")
+	f.harbor.register(cmd)
 }
+
+// publishing reports whether images are to be published.
+func (f *ociFlags) publishing() bool { return f.mirror != "" || f.harbor.url != "" }
 
 // imageClient reads upstream registries with the credentials of the
 // Docker config file (DOCKER_CONFIG, ~/.docker/config.json), retrying
@@ -33,9 +40,17 @@ func imageClient(retries int) *oci.Client {
 		oci.WithTransport(oci.NewTransport(nil, retries, 0)), oci.WithAttempts(retries+1))
 }
 
-// imagePublisher builds the OCI publisher from --oci-mirror and the
-// environment.
-func (f *ociFlags) imagePublisher(store *blobs.Store, concurrency, retries int) (ingest.ImagePublisher, error) {
+// imagePublisher builds the Harbor publisher from --harbor, or the OCI
+// publisher from --oci-mirror, and the environment.
+func (f *ociFlags) imagePublisher(dataDir string, store *blobs.Store, concurrency, retries int,
+	log *slog.Logger) (ingest.ImagePublisher, error) {
+	if f.harbor.url != "" {
+		if f.mirror != "" {
+			return nil, &usageError{errors.New("--harbor and --oci-mirror (or SLUICE_OCI_MIRROR) " +
+				"both name a registry to publish images to: give one")}
+		}
+		return f.harbor.publisher(dataDir, store, concurrency, retries, log)
+	}
 	opts := []mirroroci.Option{mirroroci.WithJobs(concurrency),
 		mirroroci.WithTransport(oci.NewTransport(nil, retries, 0))}
 	switch {

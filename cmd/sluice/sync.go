@@ -43,7 +43,7 @@ func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
 				"credentials come from SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD")
 		fl.StringVar(&f.policy, "policy", os.Getenv("SLUICE_POLICY"),
 			"risk policy file (kind RiskPolicy) that decides each artifact's approval (env SLUICE_POLICY); "+
-				"required with --npm-mirror and --oci-mirror")
+				"required with --npm-mirror, --oci-mirror and --harbor")
 		f.oci.register(cmd)
 	}
 	fl.IntVar(&f.concurrency, "concurrency", 8, "parallel requests to the upstream and the mirror")
@@ -65,12 +65,12 @@ func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runn
 	}
 	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Images: imageClient(f.retries),
 		Concurrency: f.concurrency, Log: log, Actor: actor()}
-	if f.oci.mirror != "" {
+	if f.oci.publishing() {
 		if f.policy == "" {
-			return nil, &usageError{errors.New("--oci-mirror needs --policy (or SLUICE_POLICY): " +
+			return nil, &usageError{errors.New("--oci-mirror and --harbor need --policy (or SLUICE_POLICY): " +
 				"nothing is published without a recorded verdict")}
 		}
-		pub, err := f.oci.imagePublisher(st.blobs, f.concurrency, f.retries)
+		pub, err := f.oci.imagePublisher(g.dataDir, st.blobs, f.concurrency, f.retries, log)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +177,8 @@ publishes the original tarball to the mirror given by --npm-mirror. With a
 signing key, nothing unsigned is published. Container images are resolved
 to digests, copied byte for byte with the upstream's signatures and
 attestations, scanned per platform and pushed to the registry given by
---oci-mirror.
+--oci-mirror, or to the Harbor project given by --harbor and
+--harbor-project.
 
 Sync is incremental: artifacts already stored are not fetched again and
 versions already on the mirror are not published again. A run that fails or
@@ -247,7 +248,7 @@ func printSummary(w io.Writer, s *ingest.Summary, publishing bool) {
 	if publishing {
 		fmt.Fprintf(w, "  published  %d; %d already on the mirror\n", s.Published, s.Present)
 	} else {
-		fmt.Fprintln(w, "  published  nothing: no --npm-mirror or --oci-mirror given")
+		fmt.Fprintln(w, "  published  nothing: no --npm-mirror, --oci-mirror or --harbor given")
 	}
 	if s.Waiting+s.Rejected > 0 {
 		fmt.Fprintf(w, "  held       %d awaiting approval, %d rejected\n", s.Waiting, s.Rejected)
