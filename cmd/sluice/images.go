@@ -15,6 +15,9 @@ import (
 // ociFlags configure the registry that container images are published to.
 type ociFlags struct {
 	mirror string
+	// publisher is the publisher imagePublisher built, whose mapping of
+	// upstream to mirror repositories the signing stage reuses.
+	publisher *mirroroci.Publisher
 }
 
 func (f *ociFlags) register(cmd *cobra.Command) {
@@ -51,5 +54,6 @@ func (f *ociFlags) imagePublisher(store *blobs.Store, concurrency, retries int) 
 	if err != nil {
 		return nil, &usageError{err}
 	}
+	f.publisher = pub
 	return pub, nil
 }

@@ -219,7 +219,12 @@ is killed loses nothing; run it again to continue.`,
 				}
 			}
 			if signer != nil {
-				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st}, log))
+				var opts []sign.Option
+				if f.oci.publisher != nil {
+					opts = append(opts, sign.WithImageRepository(f.oci.publisher.TargetRepository))
+				}
+				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st},
+					log, opts...))
 			}
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
