@@ -1,12 +1,16 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sluice-dev/sluice/ingest/sign"
+	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/internal/grypetest"
 	"github.com/sluice-dev/sluice/internal/registrytest"
+	"github.com/sluice-dev/sluice/scanners"
 )
 
 // TestSyncSignsImages syncs an image that upstream signed with the cosign
@@ -73,5 +77,112 @@ func TestSyncSignsImages(t *testing.T) {
 		if !strings.Contains(ledger.stdout, want) {
 			t.Errorf("ledger lacks the signing evidence %s", want)
 		}
+	}
+}
+
+// TestSyncVerifiesUpstreamImages checks upstream cosign signatures with
+// the keys of a manifest's verify field: an image signed with the key
+// passes, an unsigned one gets a missing finding and one signed with
+// another key an invalid finding, which the policy acts on.
+func TestSyncVerifiesUpstreamImages(t *testing.T) {
+	if _, err := registrytest.Tool("cosign"); err != nil {
+		t.Fatal(err)
+	}
+	up := registrytest.Start(t)
+	dir := t.TempDir()
+	trusted, other := filepath.Join(dir, "trusted"), filepath.Join(dir, "other")
+	for _, keys := range []string{trusted, other} {
+		if err := os.Mkdir(keys, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := registrytest.Cosign(keys, "generate-key-pair"); err != nil {
+			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+		}
+	}
+	digests := map[string]string{}
+	for _, repo := range []string{"signed", "unsigned", "wrong-key"} {
+		h, err := registrytest.Image(up.Host, "team/"+repo, "1.0.0", repo, 8<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[repo] = h.String()
+	}
+	for repo, keys := range map[string]string{"signed": trusted, "wrong-key": other} {
+		ref := up.Host + "/team/" + repo + "@" + digests[repo]
+		if out, err := registrytest.Cosign(keys, "sign", "--key", "cosign.key", "--tlog-upload=false",
+			"--yes", ref); err != nil {
+			t.Fatalf("cosign sign %s: %v\n%s", ref, err, out)
+		}
+	}
+
+	var entries []string
+	for _, repo := range []string{"signed", "unsigned", "wrong-key"} {
+		entries = append(entries, `{ref: "`+up.Host+`/team/`+repo+`:1.0.0", verify: {keys: [trusted/cosign.pub]}}`)
+	}
+	manifest := writeManifest(t, dir, imageManifest(entries...))
+	policyFile := filepath.Join(dir, "policy.yaml")
+	writeFile(t, policyFile, `apiVersion: sluice.dev/v1
+kind: RiskPolicy
+metadata: {name: signed-images}
+tiers:
+  low: {approval: auto}
+rules:
+  - name: bad-signature
+    when: {upstreamSignature: [failed, missing]}
+    then: blocked
+default: low
+`)
+	dataDir := filepath.Join(dir, "data")
+	mustSluice(t, "db", "import", "--data-dir", dataDir, buildDBArchive(t, grypetest.Options{}))
+	r := sluice(t, "sync", "--data-dir", dataDir, "--policy", policyFile, manifest)
+	if r.err != nil {
+		t.Fatalf("sync: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "0 awaiting approval, 2 rejected") {
+		t.Errorf("summary:\n%s", r.stdout)
+	}
+
+	db, err := state.Open(filepath.Join(dataDir, "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cases := []struct {
+		repo      string
+		finding   string
+		wantState state.State
+	}{
+		{"signed", "", state.StateApproved},
+		{"unsigned", sign.UpstreamMissing, state.StateRejected},
+		{"wrong-key", sign.UpstreamInvalid, state.StateRejected},
+	}
+	for _, c := range cases {
+		t.Run(c.repo, func(t *testing.T) {
+			key := state.ArtifactKey(state.EcosystemOCI, up.Host+"/team/"+c.repo, digests[c.repo])
+			a, err := db.Artifact(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.State != c.wantState {
+				t.Errorf("state %s, want %s", a.State, c.wantState)
+			}
+			res, err := scanners.LoadResult(db, key)
+			if err != nil || res == nil {
+				t.Fatalf("scan result: %v %v", res, err)
+			}
+			var got []string
+			for _, f := range res.Findings {
+				if f.Kind == scanners.KindUpstreamSignature {
+					got = append(got, f.ID)
+				}
+			}
+			want := []string{}
+			if c.finding != "" {
+				want = append(want, c.finding)
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("upstream-signature findings %v, want %v", got, want)
+			}
+		})
 	}
 }
