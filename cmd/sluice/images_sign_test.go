@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/ingest/state"
@@ -70,6 +73,34 @@ func TestSyncSignsImages(t *testing.T) {
 				t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
 		})
+	}
+
+	// An image signed with the same key but not synced is an offender
+	// once the data directory is consulted.
+	stray, err := registrytest.Image(target.Host, "mirror/stray", "1.0.0", "stray", 4<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.LoadPrivateKey(key, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strayRef, err := name.NewDigest(target.Host + "/mirror/stray@" + stray.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sign.SignImage(context.Background(), strayRef, signer, sign.ImageOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustSluice(t, "verify", "--key", pub, strayRef.String())
+	mustSluice(t, "verify", "--data-dir", dataDir, "--key", pub, mirrored)
+	v := sluice(t, "verify", "--data-dir", dataDir, "--key", pub, mirrored, strayRef.String())
+	if v.exitCode() != exitOffenders {
+		t.Fatalf("verify exit %d, want %d: %v", v.exitCode(), exitOffenders, v.err)
+	}
+	if !strings.Contains(v.stdout, strayRef.String()+": "+stray.String()+" is not an image in the data directory") ||
+		strings.Contains(v.stdout, mirrored+":") {
+		t.Errorf("verify offenders should name only the stray image:\n%s", v.stdout)
 	}
 
 	ledger := mustSluice(t, "ledger", "export", "--data-dir", dataDir)
