@@ -112,9 +112,9 @@ func TestSyncSignsImages(t *testing.T) {
 }
 
 // TestSyncVerifiesUpstreamImages checks upstream cosign signatures with
-// the keys of a manifest's verify field: an image signed with the key
-// passes, an unsigned one gets a missing finding and one signed with
-// another key an invalid finding, which the policy acts on.
+// the keys of a manifest's verify field. An image signed with the key
+// passes. An unsigned one gets a missing finding, and one signed with
+// another key an invalid finding, and the policy blocks both.
 func TestSyncVerifiesUpstreamImages(t *testing.T) {
 	if _, err := registrytest.Tool("cosign"); err != nil {
 		t.Fatal(err)

@@ -85,14 +85,14 @@ func (s *Stage) signImageArtifact(ctx context.Context, a *state.Artifact) (inges
 			annotations: map[string]string{"predicateType": att.PredicateType, static.SignatureAnnotationKey: ""}})
 	}
 
-	made := []struct {
+	tagged := []struct {
 		suffix string
 		layers []attachmentLayer
 	}{{".sig", []attachmentLayer{sigLayer}}, {".att", attLayers}}
 	var attachments []state.Attachment
 	evidence := map[string]string{"signature.keyid": s.signer.KeyID(), "signature.reference": ref.String(),
 		"attestations": fmt.Sprint(len(attLayers))}
-	for _, m := range made {
+	for _, m := range tagged {
 		if len(m.layers) == 0 {
 			continue
 		}
@@ -214,6 +214,8 @@ type attachmentLayer struct {
 // same tag, its layers come first, as `cosign sign` appends to an
 // existing signature manifest, so both signatures stay verifiable on the
 // mirror.
+// NOTE: the upstream layers are those of the attachment as fetched before
+// signing; a signature the upstream adds later is not merged in.
 func (s *Stage) storeAttachment(a *state.Artifact, tag string, layers []attachmentLayer) (state.Attachment, error) {
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1}
 	for _, up := range a.Attachments {

@@ -97,20 +97,20 @@ func TestSignImageArtifact(t *testing.T) {
 				t.Errorf("outcome %s, want signed", out.To)
 			}
 			out.Update(a)
-			made := map[string]state.Attachment{}
+			byTag := map[string]state.Attachment{}
 			for _, at := range a.Attachments {
 				if at.Source == StageName {
-					made[at.Tag] = at
+					byTag[at.Tag] = at
 				}
 			}
-			if len(made) != 2 {
+			if len(byTag) != 2 {
 				t.Fatalf("stage attachments %+v, want .sig and .att", a.Attachments)
 			}
-			if out.Evidence["attachment.sig"] != made[sigTag].Digest {
-				t.Errorf("evidence %v lacks the .sig digest %s", out.Evidence, made[sigTag].Digest)
+			if out.Evidence["attachment.sig"] != byTag[sigTag].Digest {
+				t.Errorf("evidence %v lacks the .sig digest %s", out.Evidence, byTag[sigTag].Digest)
 			}
 
-			sig := storedManifest(t, bs, made[sigTag].Digest)
+			sig := storedManifest(t, bs, byTag[sigTag].Digest)
 			if len(sig.Layers) != tc.wantLayers {
 				t.Fatalf(".sig has %d layers, want %d", len(sig.Layers), tc.wantLayers)
 			}
@@ -137,7 +137,7 @@ func TestSignImageArtifact(t *testing.T) {
 				t.Error("the signature does not verify with the signing key")
 			}
 
-			att := storedManifest(t, bs, made[oci.CosignTag(digest, ".att")].Digest)
+			att := storedManifest(t, bs, byTag[oci.CosignTag(digest, ".att")].Digest)
 			count := map[string]int{}
 			for _, l := range att.Layers {
 				count[l.Annotations["predicateType"]]++

@@ -201,9 +201,9 @@ func (p *Publisher) PublishImage(ctx context.Context, a *state.Artifact) (string
 }
 
 // publishedAttachments drops an upstream attachment whose tag a Sluice
-// stage's attachment carries as well: the stage's manifest holds the
-// upstream layers plus its own, so pushing both would let the upstream
-// one overwrite the tag or be overwritten, depending on order.
+// stage's attachment carries as well. The stage's manifest contains the
+// upstream layers plus its own. Pushing both would leave the tag on
+// whichever came last.
 func publishedAttachments(atts []state.Attachment) []state.Attachment {
 	own := map[string]bool{}
 	for _, att := range atts {
