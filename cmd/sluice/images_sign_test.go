@@ -43,13 +43,7 @@ func TestSyncSignsImages(t *testing.T) {
 	key, pub := generateKeys(t, "pw")
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, imageManifest(up.Host+"/team/app:1.0.0"))
-	dataDir := filepath.Join(dir, "data")
-	mustSluice(t, "db", "import", "--data-dir", dataDir, buildDBArchive(t, grypetest.Options{}))
-	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SLUICE_POLICY", allowAll)
+	dataDir := imageDataDir(t, dir)
 	r := mustSluice(t, "sync", "--data-dir", dataDir, "--sign-key", key, "--oci-mirror",
 		target.Host+"/mirror", manifest)
 	if !strings.Contains(r.stdout, "published  1;") {
