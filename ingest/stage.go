@@ -23,6 +23,9 @@ type Outcome struct {
 	To state.State
 	// Evidence goes into the ledger entry of the move.
 	Evidence map[string]string
+	// Update, when set, edits the artifact in the transaction of the move,
+	// for example to record the attachments a signing stage made.
+	Update func(*state.Artifact)
 }
 
 // Stage is one step between fetched and published: scanning, evaluation

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/ingest"
@@ -18,6 +19,11 @@ import (
 type ociFlags struct {
 	mirror string
 	harbor harborFlags
+	// publisher is the publisher imagePublisher built, whose mapping of
+	// upstream to mirror repositories the signing stage reuses.
+	publisher interface {
+		TargetRepository(upstream string) (name.Repository, error)
+	}
 }
 
 func (f *ociFlags) register(cmd *cobra.Command) {
@@ -49,7 +55,12 @@ func (f *ociFlags) imagePublisher(dataDir string, store *blobs.Store, concurrenc
 			return nil, &usageError{errors.New("--harbor and --oci-mirror (or SLUICE_OCI_MIRROR) " +
 				"both name a registry to publish images to: give one")}
 		}
-		return f.harbor.publisher(dataDir, store, concurrency, retries, log)
+		pub, err := f.harbor.publisher(dataDir, store, concurrency, retries, log)
+		if err != nil {
+			return nil, err
+		}
+		f.publisher = pub
+		return pub, nil
 	}
 	opts := []mirroroci.Option{mirroroci.WithJobs(concurrency),
 		mirroroci.WithTransport(oci.NewTransport(nil, retries, 0))}
@@ -66,5 +77,6 @@ func (f *ociFlags) imagePublisher(dataDir string, store *blobs.Store, concurrenc
 	if err != nil {
 		return nil, &usageError{err}
 	}
+	f.publisher = pub
 	return pub, nil
 }

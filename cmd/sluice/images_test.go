@@ -27,6 +27,21 @@ func imageManifest(entries ...string) string {
 	return b.String()
 }
 
+// imageDataDir imports the demo vulnerability database into dir/data,
+// points SLUICE_POLICY at the allow-all policy and returns the data
+// directory.
+func imageDataDir(t *testing.T, dir string) string {
+	t.Helper()
+	dataDir := filepath.Join(dir, "data")
+	mustSluice(t, "db", "import", "--data-dir", dataDir, buildDBArchive(t, grypetest.Options{}))
+	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SLUICE_POLICY", allowAll)
+	return dataDir
+}
+
 func TestSyncImages(t *testing.T) {
 	up := registrytest.Start(t)
 	target := registrytest.Start(t)
@@ -55,13 +70,7 @@ func TestSyncImages(t *testing.T) {
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, imageManifest(up.Host+"/team/app:1.0.0",
 		`{repository: "`+up.Host+`/team/tool", tags: {semver: ">=2.0.0 <3"}}`))
-	dataDir := filepath.Join(dir, "data")
-	mustSluice(t, "db", "import", "--data-dir", dataDir, buildDBArchive(t, grypetest.Options{}))
-	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SLUICE_POLICY", allowAll)
+	dataDir := imageDataDir(t, dir)
 	mirror := proxy.Host + "/mirror"
 
 	plan := mustSluice(t, "plan", "--data-dir", dataDir, manifest)

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/fetch"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
@@ -65,6 +67,8 @@ func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runn
 	}
 	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Images: imageClient(f.retries),
 		Concurrency: f.concurrency, Log: log, Actor: actor()}
+	r.VerifyImage = sign.UpstreamImageCheck{DB: st.db, Keychain: authn.DefaultKeychain,
+		Options: sign.ImageOptions{Transport: oci.NewTransport(nil, f.retries, 0)}}.Verify
 	if f.oci.publishing() {
 		if f.policy == "" {
 			return nil, &usageError{errors.New("--oci-mirror and --harbor need --policy (or SLUICE_POLICY): " +
@@ -220,7 +224,12 @@ is killed loses nothing; run it again to continue.`,
 				}
 			}
 			if signer != nil {
-				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st}, log))
+				var opts []sign.Option
+				if f.oci.publisher != nil {
+					opts = append(opts, sign.WithImageRepository(f.oci.publisher.TargetRepository))
+				}
+				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st},
+					log, opts...))
 			}
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)

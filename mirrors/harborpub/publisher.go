@@ -23,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/sluice-dev/sluice/ingest/blobs"
@@ -111,6 +112,16 @@ func (p *Publisher) Name() string { return "harbor" }
 // URL returns the registry host and project images are published under,
 // such as harbor.example/mirror.
 func (p *Publisher) URL() string { return p.registry + "/" + p.cfg.Project }
+
+// TargetRepository returns the repository in the project that an upstream
+// repository is published to, mapped as the OCI publisher maps it.
+func (p *Publisher) TargetRepository(upstream string) (name.Repository, error) {
+	mapping, err := oci.New(p.URL(), p.store, p.ociOpts...)
+	if err != nil {
+		return name.Repository{}, err
+	}
+	return mapping.TargetRepository(upstream)
+}
 
 // PushCredentials returns the docker config.json holding the push robot's
 // secret, which only Sluice uses.
