@@ -1,0 +1,156 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sluice-dev/sluice/approvals"
+	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/npmfixture"
+	"github.com/sluice-dev/sluice/internal/verdacciotest"
+	"github.com/sluice-dev/sluice/manifests/policy"
+)
+
+// recordedPluginAdded lists what the recorded Jenkins plugin adds to the
+// recorded Backstage app.
+var recordedPluginAdded = []string{
+	"@backstage-community/plugin-jenkins-common@0.22.0",
+	"@backstage/catalog-model@1.10.3",
+	"@backstage/plugin-catalog-common@1.2.2",
+	"@backstage/plugin-permission-common@0.9.13",
+	"@backstage/plugin-search-common@1.2.27",
+	"cross-fetch@4.1.0",
+	"node-fetch@2.7.0",
+	"tr46@0.0.3",
+	"webidl-conversions@3.0.1",
+	"whatwg-url@5.0.0",
+	"zod-to-json-schema@3.25.2",
+	"zod@4.6.7",
+}
+
+func TestPluginRequestFlow(t *testing.T) {
+	verdaccio := verdacciotest.Start(t)
+	f := newFixture(t, fixtureOptions{upstream: npmfixture.NewFrom(t, npmfixture.RecordedBackstage()),
+		policy: "../../cmd/sluice/testdata/approvals/plugins.yaml", mirror: verdaccio.URL,
+		mirrorToken: verdaccio.Token})
+	tok := func(user string) string { return f.idp.token(t, user) }
+	lock, err := os.ReadFile(filepath.Join(npmfixture.CopyApp(t, "backstage"), "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"apiVersion": "sluice.dev/v1", "kind": "PluginRequest",
+		"plugin": map[string]string{"name": "@backstage-community/plugin-jenkins-common", "version": "0.22.0"},
+		"app": map[string]string{"repository": "https://git.example.com/portal", "lockfilePath": "package-lock.json",
+			"lockfile": string(lock)},
+		"owner": "team-portal", "dataClass": "internal", "justification": "Jenkins builds on catalog pages",
+		"requester": "someone-else"}
+
+	// bob holds the requester and approver roles and is a team lead.
+	var req pluginView
+	f.mustCall(http.StatusCreated, "POST", "/api/v1/plugin-requests", tok("bob"), body, &req)
+	if req.Tier != policy.TierMedium {
+		t.Errorf("tier = %s, want medium", req.Tier)
+	}
+	if req.Status != approvals.PluginPending {
+		t.Errorf("status = %s, want pending", req.Status)
+	}
+	if req.Requester != "bob" {
+		t.Errorf("requester = %q, want the caller bob", req.Requester)
+	}
+	var added []string
+	for _, p := range req.Diff.Added {
+		added = append(added, p.Key())
+	}
+	if !slices.Equal(added, recordedPluginAdded) {
+		t.Errorf("diff added:\n%v\nwant:\n%v", added, recordedPluginAdded)
+	}
+	if req.Diff.Locked == 0 || req.Diff.Closure != req.Diff.Locked+len(recordedPluginAdded) {
+		t.Errorf("closure %d, locked %d", req.Diff.Closure, req.Diff.Locked)
+	}
+	if req.Body.App.Lockfile != "" {
+		t.Error("the stored request keeps the inline lockfile")
+	}
+
+	var list page[pluginSummary]
+	f.mustCall(http.StatusOK, "GET", "/api/v1/plugin-requests", tok("audrey"), nil, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != req.ID || list.Items[0].Added != len(recordedPluginAdded) ||
+		list.Items[0].Tier != "medium" || list.Items[0].Status != approvals.PluginPending {
+		t.Errorf("plugin request list = %+v", list.Items)
+	}
+
+	status, data := f.call("POST", "/api/v1/plugin-requests/"+req.ID+"/approve", tok("bob"), map[string]string{})
+	if status != http.StatusForbidden || decodeError(t, data).Code != codeSeparation {
+		t.Errorf("requester approves own plugin request = %d %s, want 403 %s", status, data, codeSeparation)
+	}
+	status, _ = f.call("POST", "/api/v1/plugin-requests/"+req.ID+"/approve", tok("rita"), map[string]string{})
+	if status != http.StatusForbidden {
+		t.Errorf("requester role approves = %d, want 403", status)
+	}
+	for _, key := range recordedPluginAdded {
+		name, version := splitKey(key)
+		if len(mirrorVersions(t, verdaccio.URL, name)) != 0 {
+			t.Errorf("%s@%s is on the mirror before approval", name, version)
+		}
+	}
+
+	var approval pluginApproval
+	f.mustCall(http.StatusOK, "POST", "/api/v1/plugin-requests/"+req.ID+"/approve", tok("alice"),
+		map[string]string{"reason": "reviewed the diff"}, &approval)
+	if approval.PublishError != "" {
+		t.Fatalf("publish after approval: %s", approval.PublishError)
+	}
+	if approval.Published == nil || approval.Published.Published != len(recordedPluginAdded) {
+		t.Errorf("published summary = %+v, want %d published", approval.Published, len(recordedPluginAdded))
+	}
+	if approval.Request.Status != approvals.PluginPublished {
+		t.Errorf("status after approval = %s, want published", approval.Request.Status)
+	}
+	for _, key := range recordedPluginAdded {
+		name, version := splitKey(key)
+		if _, ok := mirrorVersions(t, verdaccio.URL, name)[version]; !ok {
+			t.Errorf("%s is not on the mirror", key)
+		}
+	}
+	f.mustCall(http.StatusOK, "GET", "/api/v1/plugin-requests/"+req.ID, tok("rita"), nil, &req)
+	for _, p := range req.Packages {
+		if p.State != state.StatePublished {
+			t.Errorf("%s is %s, want published", p.Key(), p.State)
+		}
+	}
+}
+
+// splitKey splits "@scope/name@1.2.3" at the version's '@'.
+func splitKey(key string) (string, string) {
+	i := strings.LastIndex(key, "@")
+	return key[:i], key[i+1:]
+}
+
+// mirrorVersions returns the versions of a package on the mirror, none
+// when the mirror does not have it.
+func mirrorVersions(t *testing.T, mirror, name string) map[string]json.RawMessage {
+	t.Helper()
+	resp, err := http.Get(mirror + "/" + escapePackage(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil
+	}
+	var doc struct {
+		Versions map[string]json.RawMessage `json:"versions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatalf("packument of %s: %v", name, err)
+	}
+	return doc.Versions
+}
+
+func escapePackage(name string) string {
+	return strings.Replace(name, "/", "%2f", 1)
+}
