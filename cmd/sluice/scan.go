@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/npm"
-	"github.com/sluice-dev/sluice/ingest/sign"
+	"github.com/sluice-dev/sluice/internal/pipeline"
 	"github.com/sluice-dev/sluice/manifests/policy"
 	"github.com/sluice-dev/sluice/scanners"
 )
@@ -48,38 +49,19 @@ func (f *scanFlags) register(cmd *cobra.Command, withSkip bool) {
 // the checks that ask the upstream registry off.
 func (f *scanFlags) scanner(g *globals, st *store, reg *npm.Registry,
 	log *slog.Logger) (*scanners.Scanner, error) {
-	var exc *scanners.Exceptions
-	if len(f.exceptions) > 0 {
-		var err error
-		if exc, err = scanners.LoadExceptions(f.exceptions...); err != nil {
-			return nil, &usageError{err}
-		}
-	}
 	for _, scope := range f.internalScopes {
 		if !strings.HasPrefix(scope, "@") || strings.Contains(strings.Trim(scope, "@/"), "/") {
 			return nil, &usageError{fmt.Errorf("invalid --internal-scope %q: use an npm scope such as @acme", scope)}
 		}
 	}
-	db, err := g.vulnDBStore().Open()
-	if err != nil {
-		return nil, err
-	}
-	s := &scanners.Scanner{DB: db, Blobs: st.blobs, Exceptions: exc, Log: log}
-	// Registry signatures are checked once the registry's keys were
-	// imported with 'sluice keys import-upstream'.
-	keys, err := sign.LoadNPMKeys(st.db, st.blobs)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	if reg != nil && (len(f.internalScopes) > 0 || f.minReleaseAge > 0 || keys != nil) {
-		s.Upstream = &scanners.UpstreamChecks{Upstream: scanners.NPMUpstream{Registry: reg},
-			InternalScopes: f.internalScopes, MinReleaseAge: f.minReleaseAge}
-		if keys != nil {
-			s.Upstream.Signatures = sign.NPMRegistryCheck{Keys: keys, Registry: reg}.Check
+	if len(f.exceptions) > 0 {
+		if _, err := scanners.LoadExceptions(f.exceptions...); err != nil {
+			return nil, &usageError{err}
 		}
 	}
-	return s, nil
+	return pipeline.NewScanner(pipeline.Settings{VulnDBDir: filepath.Join(g.dataDir, "vulndb"),
+		Exceptions: f.exceptions, InternalScopes: f.internalScopes, MinReleaseAge: f.minReleaseAge},
+		st.db, st.blobs, reg, log)
 }
 
 // stage builds the sync runner's scan stage, which loads the vulnerability

@@ -41,9 +41,17 @@ type Config struct {
 	// Policy is the risk policy file; required with a mirror.
 	Policy string `yaml:"policy"`
 	// Scan turns the scan stage on (needs `sluice db import` first).
-	Scan bool        `yaml:"scan"`
-	NPM  NPMSettings `yaml:"npm"`
-	OIDC *OIDCConfig `yaml:"oidc"`
+	Scan bool `yaml:"scan"`
+	// Exceptions are exception files (kind Exceptions) for the scan stage.
+	Exceptions []string `yaml:"exceptions"`
+	// InternalScopes are npm scopes that only internal packages use; such
+	// a package found upstream is flagged.
+	InternalScopes []string `yaml:"internalScopes"`
+	// MinReleaseAge flags versions published more recently than this
+	// before the scan; 0 turns the check off.
+	MinReleaseAge time.Duration `yaml:"minReleaseAge"`
+	NPM           NPMSettings   `yaml:"npm"`
+	OIDC          *OIDCConfig   `yaml:"oidc"`
 	// Tokens are static API tokens for build agents.
 	Tokens []StaticToken `yaml:"tokens"`
 	// Schedules maps a manifest name to a cron schedule, overriding the
@@ -126,6 +134,9 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.DataDir)
 	abs(&c.RequestsDir)
 	abs(&c.Policy)
+	for i := range c.Exceptions {
+		abs(&c.Exceptions[i])
+	}
 	for i := range c.Manifests {
 		abs(&c.Manifests[i])
 	}
@@ -193,6 +204,7 @@ func (c *Config) pipelineSettings() pipeline.Settings {
 		Mirror: c.NPM.Mirror, MirrorAuth: mirrornpm.Auth{Token: os.Getenv("SLUICE_NPM_MIRROR_TOKEN"),
 			Username: os.Getenv("SLUICE_NPM_MIRROR_USER"), Password: os.Getenv("SLUICE_NPM_MIRROR_PASSWORD")},
 		Policy: c.Policy, Scan: c.Scan, VulnDBDir: filepath.Join(c.DataDir, "vulndb"),
+		Exceptions: c.Exceptions, InternalScopes: c.InternalScopes, MinReleaseAge: c.MinReleaseAge,
 		Concurrency: c.NPM.Concurrency, Retries: c.NPM.Retries,
 	}
 }

@@ -16,23 +16,6 @@ import (
 	"github.com/sluice-dev/sluice/manifests/policy"
 )
 
-// recordedPluginAdded lists what the recorded Jenkins plugin adds to the
-// recorded Backstage app.
-var recordedPluginAdded = []string{
-	"@backstage-community/plugin-jenkins-common@0.22.0",
-	"@backstage/catalog-model@1.10.3",
-	"@backstage/plugin-catalog-common@1.2.2",
-	"@backstage/plugin-permission-common@0.9.13",
-	"@backstage/plugin-search-common@1.2.27",
-	"cross-fetch@4.1.0",
-	"node-fetch@2.7.0",
-	"tr46@0.0.3",
-	"webidl-conversions@3.0.1",
-	"whatwg-url@5.0.0",
-	"zod-to-json-schema@3.25.2",
-	"zod@4.6.7",
-}
-
 func TestPluginRequestFlow(t *testing.T) {
 	verdaccio := verdacciotest.Start(t)
 	f := newFixture(t, fixtureOptions{upstream: npmfixture.NewFrom(t, npmfixture.RecordedBackstage()),
@@ -66,10 +49,10 @@ func TestPluginRequestFlow(t *testing.T) {
 	for _, p := range req.Diff.Added {
 		added = append(added, p.Key())
 	}
-	if !slices.Equal(added, recordedPluginAdded) {
-		t.Errorf("diff added:\n%v\nwant:\n%v", added, recordedPluginAdded)
+	if !slices.Equal(added, npmfixture.RecordedBackstagePluginAdds) {
+		t.Errorf("diff added:\n%v\nwant:\n%v", added, npmfixture.RecordedBackstagePluginAdds)
 	}
-	if req.Diff.Locked == 0 || req.Diff.Closure != req.Diff.Locked+len(recordedPluginAdded) {
+	if req.Diff.Locked == 0 || req.Diff.Closure != req.Diff.Locked+len(npmfixture.RecordedBackstagePluginAdds) {
 		t.Errorf("closure %d, locked %d", req.Diff.Closure, req.Diff.Locked)
 	}
 	if req.Body.App.Lockfile != "" {
@@ -78,7 +61,7 @@ func TestPluginRequestFlow(t *testing.T) {
 
 	var list page[pluginSummary]
 	f.mustCall(http.StatusOK, "GET", "/api/v1/plugin-requests", tok("audrey"), nil, &list)
-	if len(list.Items) != 1 || list.Items[0].ID != req.ID || list.Items[0].Added != len(recordedPluginAdded) ||
+	if len(list.Items) != 1 || list.Items[0].ID != req.ID || list.Items[0].Added != len(npmfixture.RecordedBackstagePluginAdds) ||
 		list.Items[0].Tier != "medium" || list.Items[0].Status != approvals.PluginPending {
 		t.Errorf("plugin request list = %+v", list.Items)
 	}
@@ -91,7 +74,7 @@ func TestPluginRequestFlow(t *testing.T) {
 	if status != http.StatusForbidden {
 		t.Errorf("requester role approves = %d, want 403", status)
 	}
-	for _, key := range recordedPluginAdded {
+	for _, key := range npmfixture.RecordedBackstagePluginAdds {
 		name, version := splitKey(key)
 		if len(mirrorVersions(t, verdaccio.URL, name)) != 0 {
 			t.Errorf("%s@%s is on the mirror before approval", name, version)
@@ -104,13 +87,13 @@ func TestPluginRequestFlow(t *testing.T) {
 	if approval.PublishError != "" {
 		t.Fatalf("publish after approval: %s", approval.PublishError)
 	}
-	if approval.Published == nil || approval.Published.Published != len(recordedPluginAdded) {
-		t.Errorf("published summary = %+v, want %d published", approval.Published, len(recordedPluginAdded))
+	if approval.Published == nil || approval.Published.Published != len(npmfixture.RecordedBackstagePluginAdds) {
+		t.Errorf("published summary = %+v, want %d published", approval.Published, len(npmfixture.RecordedBackstagePluginAdds))
 	}
 	if approval.Request.Status != approvals.PluginPublished {
 		t.Errorf("status after approval = %s, want published", approval.Request.Status)
 	}
-	for _, key := range recordedPluginAdded {
+	for _, key := range npmfixture.RecordedBackstagePluginAdds {
 		name, version := splitKey(key)
 		if _, ok := mirrorVersions(t, verdaccio.URL, name)[version]; !ok {
 			t.Errorf("%s is not on the mirror", key)
