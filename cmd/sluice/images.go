@@ -3,13 +3,7 @@ package main
 import (
 	"os"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
-
-	"github.com/sluice-dev/sluice/ingest"
-	"github.com/sluice-dev/sluice/ingest/blobs"
-	"github.com/sluice-dev/sluice/ingest/oci"
-	mirroroci "github.com/sluice-dev/sluice/mirrors/oci"
 )
 
 // ociFlags configure the registry that container images are published to.
@@ -23,33 +17,4 @@ func (f *ociFlags) register(cmd *cobra.Command) {
 			"(env SLUICE_OCI_MIRROR), such as harbor.example/mirror; credentials come from "+
 			"SLUICE_OCI_MIRROR_USER and SLUICE_OCI_MIRROR_PASSWORD, or SLUICE_OCI_MIRROR_TOKEN; "+
 			"requires --policy")
-}
-
-// imageClient reads upstream registries with the credentials of the
-// Docker config file (DOCKER_CONFIG, ~/.docker/config.json), retrying
-// like the npm client and honouring Retry-After.
-func imageClient(retries int) *oci.Client {
-	return oci.NewClient(oci.WithKeychain(authn.DefaultKeychain),
-		oci.WithTransport(oci.NewTransport(nil, retries, 0)), oci.WithAttempts(retries+1))
-}
-
-// imagePublisher builds the OCI publisher from --oci-mirror and the
-// environment.
-func (f *ociFlags) imagePublisher(store *blobs.Store, concurrency, retries int) (ingest.ImagePublisher, error) {
-	opts := []mirroroci.Option{mirroroci.WithJobs(concurrency),
-		mirroroci.WithTransport(oci.NewTransport(nil, retries, 0))}
-	switch {
-	case os.Getenv("SLUICE_OCI_MIRROR_TOKEN") != "":
-		opts = append(opts, mirroroci.WithAuth(&authn.Bearer{Token: os.Getenv("SLUICE_OCI_MIRROR_TOKEN")}))
-	case os.Getenv("SLUICE_OCI_MIRROR_USER") != "":
-		opts = append(opts, mirroroci.WithAuth(&authn.Basic{Username: os.Getenv("SLUICE_OCI_MIRROR_USER"),
-			Password: os.Getenv("SLUICE_OCI_MIRROR_PASSWORD")}))
-	default:
-		opts = append(opts, mirroroci.WithKeychain(authn.DefaultKeychain))
-	}
-	pub, err := mirroroci.New(f.mirror, store, opts...)
-	if err != nil {
-		return nil, &usageError{err}
-	}
-	return pub, nil
 }

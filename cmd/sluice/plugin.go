@@ -83,15 +83,11 @@ unless --app is given. The CLI does not clone app.repository.`,
 				return err
 			}
 			defer st.Close()
-			r, err := f.runner(g, st, log)
+			r, done, err := f.runner(g, st, log, sf, nil)
 			if err != nil {
 				return err
 			}
-			closeScanner, err := f.addStages(g, sf, st, r, log)
-			if err != nil {
-				return err
-			}
-			defer closeScanner()
+			defer done()
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			req, diff, err := approvals.RequestPlugin(cmd.Context(), r, body, lockPath, lockData)
 			if err != nil {

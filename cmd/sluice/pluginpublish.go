@@ -139,15 +139,11 @@ app's lockfile.`,
 				}
 				return &offendersError{fmt.Sprintf("plugin request %s is %s: nothing was published", req.ID, status)}
 			}
-			r, err := f.runner(g, st, log)
+			r, done, err := f.runner(g, st, log, sf, nil)
 			if err != nil {
 				return err
 			}
-			closeScanner, err := f.addStages(g, sf, st, r, log)
-			if err != nil {
-				return err
-			}
-			defer closeScanner()
+			defer done()
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := pipeline.PublishPlugin(cmd.Context(), r, req)
 			if sum != nil {

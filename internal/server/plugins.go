@@ -118,7 +118,7 @@ func (s *Server) getPluginRequest(w http.ResponseWriter, r *http.Request, _ *Ide
 }
 
 // createPluginRequest files a body of schema plugin-request.v1 as the
-// caller. It answers once the added packages are scanned and evaluated.
+// caller. It responds once the added packages are scanned and evaluated.
 func (s *Server) createPluginRequest(w http.ResponseWriter, r *http.Request, id *Identity) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxPluginBody+1))
 	if err != nil {
@@ -130,6 +130,7 @@ func (s *Server) createPluginRequest(w http.ResponseWriter, r *http.Request, id 
 		s.fail(w, r, badRequestf("%v", err))
 		return
 	}
+
 	if body.App.Lockfile == "" {
 		s.fail(w, r, badRequestf("app.lockfile is missing: the server does not read %s from %q; send the "+
 			"lockfile's content in app.lockfile", body.App.LockfilePath, body.App.Repository))
@@ -148,6 +149,7 @@ func (s *Server) createPluginRequest(w http.ResponseWriter, r *http.Request, id 
 		s.fail(w, r, err)
 		return
 	}
+
 	req, diff, err := s.plugins.RequestPlugin(r.Context(), body)
 	if err != nil {
 		s.fail(w, r, err)
@@ -189,22 +191,33 @@ type pluginVote struct {
 }
 
 // approvePluginRequest casts the caller's approval on every package of the
-// request that awaits approval, through approvals.ApprovePlugin, and
-// publishes the plugin through the gated publisher once all are approved.
+// request that awaits approval.
 func (s *Server) approvePluginRequest(w http.ResponseWriter, r *http.Request, id *Identity) {
 	var d decision
 	if err := decodeBody(r, &d); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	key := r.PathValue("id")
-	votes, err := approvals.ApprovePlugin(s.db, key,
-		approvals.Action{Identity: id.Name, Role: d.Role, Reason: d.Reason, Via: "api"})
+	out, err := s.applyPluginApproval(r.Context(), r.PathValue("id"), id, d, "api")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := pluginApproval{Votes: []pluginVote{}}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// applyPluginApproval approves the packages of plugin request key through
+// approvals.ApprovePlugin, which enforces separation of duties per
+// package, and publishes the plugin through the gated publisher once all
+// are approved and a mirror is configured.
+func (s *Server) applyPluginApproval(ctx context.Context, key string, id *Identity, d decision, via string) (
+	*pluginApproval, error) {
+	votes, err := approvals.ApprovePlugin(s.db, key,
+		approvals.Action{Identity: id.Name, Role: d.Role, Reason: d.Reason, Via: via})
+	if err != nil {
+		return nil, err
+	}
+	out := &pluginApproval{Votes: []pluginVote{}}
 	for _, v := range votes {
 		pv := pluginVote{Artifact: v.Artifact}
 		if v.Err != nil {
@@ -216,21 +229,22 @@ func (s *Server) approvePluginRequest(w http.ResponseWriter, r *http.Request, id
 	}
 	req, err := approvals.LoadPluginRequest(s.db, key)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	if status, _, err := req.Status(s.db); err == nil && status == approvals.PluginApproved && s.cfg.NPM.Mirror != "" {
-		if out.Published, err = s.publishPlugin(r.Context(), req, id.Name); err != nil {
-			s.log.Error("publish approved plugin", "pluginRequest", req.ID, "requestId",
-				requestID(r.Context()), "error", err)
+	status, _, err := req.Status(s.db)
+	if err != nil {
+		return nil, err
+	}
+	if status == approvals.PluginApproved && s.cfg.NPM.Mirror != "" {
+		if out.Published, err = s.publishPlugin(ctx, req, id.Name); err != nil {
+			s.log.Error("publish approved plugin", "pluginRequest", req.ID, "identity", id.Name, "error", err)
 			out.PublishError = err.Error()
 		}
 	}
 	if out.Request, err = s.viewPlugin(req); err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // publishPlugin publishes an approved plugin request with a runner from

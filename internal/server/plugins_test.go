@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,6 +82,8 @@ func TestPluginRequestFlow(t *testing.T) {
 		}
 	}
 
+	checkPluginPages(t, f, req.ID)
+
 	var approval pluginApproval
 	f.mustCall(http.StatusOK, "POST", "/api/v1/plugin-requests/"+req.ID+"/approve", tok("alice"),
 		map[string]string{"reason": "reviewed the diff"}, &approval)
@@ -104,6 +107,43 @@ func TestPluginRequestFlow(t *testing.T) {
 		if p.State != state.StatePublished {
 			t.Errorf("%s is %s, want published", p.Key(), p.State)
 		}
+	}
+}
+
+// checkPluginPages checks the review page of a pending plugin request:
+// listed on the index, its packages shown, and an approval posted by its
+// requester bob rejected for separation of duties.
+func checkPluginPages(t *testing.T, f *fixture, id string) {
+	t.Helper()
+	signIn := func(user string) *http.Client {
+		c := browserClient(t)
+		resp, _ := postForm(t, c, f.url+"/ui/login", url.Values{"token": {f.idp.token(t, user)}}, "")
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in as %s = %d", user, resp.StatusCode)
+		}
+		return c
+	}
+	alice := signIn("alice")
+	_, index := get(t, alice, f.url+"/ui/")
+	if !strings.Contains(index, "/ui/plugins/"+id) {
+		t.Errorf("index does not link the pending plugin request %s", id)
+	}
+	_, page := get(t, alice, f.url+"/ui/plugins/"+id)
+	for _, want := range []string{"@backstage/catalog-model@1.10.3", "Approve all waiting packages",
+		`id="plugin-status">pending`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("plugin page lacks %q", want)
+		}
+	}
+	bob := signIn("bob")
+	_, page = get(t, bob, f.url+"/ui/plugins/"+id)
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no CSRF token on the plugin page of bob")
+	}
+	resp, page := postForm(t, bob, f.url+"/ui/plugins/"+id+"/approve", url.Values{"csrf": {m[1]}}, "")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "own request") {
+		t.Errorf("requester approves on the review page = %d, want 403 naming the own request", resp.StatusCode)
 	}
 }
 

@@ -88,7 +88,11 @@ func New(cfg *Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	if s.buildRunner == nil {
-		settings := cfg.pipelineSettings()
+		settings, err := cfg.pipelineSettings()
+		if err != nil {
+			s.db.Close()
+			return nil, err
+		}
 		s.buildRunner = func(actor string) (*ingest.Runner, func() error, error) {
 			return pipeline.Build(settings, s.db, s.blobs, actor, s.log)
 		}
