@@ -96,7 +96,7 @@ func ApprovePlugin(db *state.DB, id string, act Action) ([]PluginVote, error) {
 		counted++
 	}
 	if len(votes) == 0 {
-		return nil, fmt.Errorf("plugin request %s: no package awaits approval", id)
+		return nil, fmt.Errorf("plugin request %s: %w: no package awaits approval", id, ErrNotPending)
 	}
 	if counted == 0 {
 		return votes, fmt.Errorf("plugin request %s: no approval counted:\n%w", id, errors.Join(errs...))

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/ingest/bundle"
+	"github.com/sluice-dev/sluice/internal/pipeline"
+	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
 )
 
 func newImportCommand(g *globals) *cobra.Command {
@@ -50,9 +52,9 @@ single-file bundle.`,
 			if err != nil {
 				return &usageError{err}
 			}
-			pub, err := mirrorPublisher(mirror, g.httpClient(log, retries))
+			pub, err := mirrornpm.New(mirror, pipeline.MirrorAuthFromEnv(), g.httpClient(log, retries))
 			if err != nil {
-				return err
+				return &usageError{err}
 			}
 			st, err := g.openStore()
 			if err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/ingest/sign"
-	"github.com/sluice-dev/sluice/ingest/state"
-	"github.com/sluice-dev/sluice/scanners"
 )
 
 // keyPassword returns the password of a cosign key file: from the
@@ -59,40 +55,6 @@ func (f *signFlags) signer() (sign.Signer, error) {
 		return nil, &usageError{err}
 	}
 	return s, nil
-}
-
-// scanEvidence gives the signing stage the digests of an artifact's SBOMs
-// and of its stored scan result, which it keeps as a blob so the digest
-// can be resolved later.
-type scanEvidence struct{ st *store }
-
-func (e scanEvidence) Evidence(_ context.Context, a *state.Artifact) (sign.Evidence, error) {
-	r, err := scanners.LoadResult(e.st.db, a.Key())
-	if err != nil || r == nil {
-		return sign.Evidence{}, err
-	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return sign.Evidence{}, err
-	}
-	digest, err := e.st.blobs.Put(data)
-	if err != nil {
-		return sign.Evidence{}, fmt.Errorf("store scan result: %w", err)
-	}
-	ev := sign.Evidence{SBOMs: map[string]string{}, Scan: digest}
-	if r.SBOM.SPDX != "" {
-		ev.SBOMs["spdx"] = r.SBOM.SPDX
-	}
-	if r.SBOM.CycloneDX != "" {
-		ev.SBOMs["cyclonedx"] = r.SBOM.CycloneDX
-	}
-	for platform, d := range r.Platforms {
-		if ev.Platforms == nil {
-			ev.Platforms = map[string]map[string]string{}
-		}
-		ev.Platforms[platform] = map[string]string{"spdx": d.SPDX, "cyclonedx": d.CycloneDX}
-	}
-	return ev, nil
 }
 
 func newKeysCommand(g *globals) *cobra.Command {

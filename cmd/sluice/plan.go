@@ -38,10 +38,11 @@ changes no state.`,
 				return err
 			}
 			defer st.Close()
-			r, err := f.runner(g, st, log)
+			r, done, err := f.runner(g, st, log, nil, nil)
 			if err != nil {
 				return err
 			}
+			defer done()
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			p, err := r.Plan(cmd.Context(), ms)
 			if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/approvals"
-	"github.com/sluice-dev/sluice/ingest"
-	"github.com/sluice-dev/sluice/ingest/plugin"
 	"github.com/sluice-dev/sluice/manifests"
 )
 
@@ -86,29 +83,20 @@ unless --app is given. The CLI does not clone app.repository.`,
 				return err
 			}
 			defer st.Close()
-			r, err := f.runner(g, st, log)
+			r, done, err := f.runner(g, st, log, sf, nil)
 			if err != nil {
 				return err
 			}
-			if body.Requester != "" {
-				r.Actor = body.Requester
-			}
-			diff, err := plugin.Compute(cmd.Context(), r.NPM, body, lockPath, lockData)
+			defer done()
+			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
+			req, diff, err := approvals.RequestPlugin(cmd.Context(), r, body, lockPath, lockData)
 			if err != nil {
 				return err
 			}
-			if len(diff.Added) == 0 {
+			if req == nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: the app locks all %d packages of the plugin's closure "+
 					"already; nothing to request\n", diff.Plugin, diff.Closure)
 				return nil
-			}
-			sum, err := syncPlugin(cmd, g, f, sf, st, r, log, body, diff)
-			if err != nil {
-				return fmt.Errorf("plugin request %s: %w", diff.Plugin, err)
-			}
-			req, err := approvals.FilePluginRequest(st.db, st.blobs, body, diff, r.Actor, sum.Run)
-			if err != nil {
-				return err
 			}
 			return printPluginRequest(cmd.OutOrStdout(), st.db, req, rf.asJSON)
 		},
@@ -287,18 +275,4 @@ are listed and left as they are. Reject a package with
 	cmd.Flags().StringVar(&f.role, "role", "", "role to approve as, when the identity holds several")
 	cmd.Flags().StringVar(&f.reason, "reason", "", "why, recorded in the ledger")
 	return cmd
-}
-
-// syncPlugin runs the packages a plugin adds through the runner's stages,
-// recorded under the manifest the request names.
-func syncPlugin(cmd *cobra.Command, g *globals, f *npmFlags, sf *scanFlags, st *store, r *ingest.Runner,
-	log *slog.Logger, body *manifests.PluginRequest, diff *plugin.Diff) (*ingest.Summary, error) {
-	closeScanner, err := f.addStages(g, sf, st, r, log)
-	if err != nil {
-		return nil, err
-	}
-	defer closeScanner()
-	r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
-	m := body.Manifest()
-	return r.SyncRequests(cmd.Context(), m, diff.Requests(m.Metadata.Name))
 }

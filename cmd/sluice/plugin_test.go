@@ -19,20 +19,7 @@ import (
 const jenkinsCommon = "@backstage-community/plugin-jenkins-common@0.22.0"
 
 // pluginAdded lists what the recorded plugin adds to the recorded app.
-var pluginAdded = []string{
-	"@backstage-community/plugin-jenkins-common@0.22.0",
-	"@backstage/catalog-model@1.10.3",
-	"@backstage/plugin-catalog-common@1.2.2",
-	"@backstage/plugin-permission-common@0.9.13",
-	"@backstage/plugin-search-common@1.2.27",
-	"cross-fetch@4.1.0",
-	"node-fetch@2.7.0",
-	"tr46@0.0.3",
-	"webidl-conversions@3.0.1",
-	"whatwg-url@5.0.0",
-	"zod-to-json-schema@3.25.2",
-	"zod@4.6.7",
-}
+var pluginAdded = npmfixture.RecordedBackstagePluginAdds
 
 // pluginEnv is a data folder with a vulnerability database, the recorded
 // Backstage upstream and the recorded app.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/pipeline"
 )
 
 // printPluginRequest prints a request's diff, the verdict of each added
@@ -138,16 +139,18 @@ app's lockfile.`,
 				}
 				return &offendersError{fmt.Sprintf("plugin request %s is %s: nothing was published", req.ID, status)}
 			}
-			r, err := f.runner(g, st, log)
+			r, done, err := f.runner(g, st, log, sf, nil)
 			if err != nil {
 				return err
 			}
-			sum, err := syncPlugin(cmd, g, f, sf, st, r, log, &req.Body, req.Diff)
+			defer done()
+			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
+			sum, err := pipeline.PublishPlugin(cmd.Context(), r, req)
 			if sum != nil {
 				printSummary(cmd.OutOrStdout(), sum, true)
 			}
 			if err != nil {
-				return fmt.Errorf("plugin request %s: %w", req.ID, err)
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "next: add %s to the app, then sluice pin %s --npm-mirror %s\n",
 				req.Diff.Plugin, req.Diff.Lockfile, f.mirror)

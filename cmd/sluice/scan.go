@@ -6,15 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/approvals"
-	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/npm"
-	"github.com/sluice-dev/sluice/ingest/sign"
+	"github.com/sluice-dev/sluice/internal/pipeline"
 	"github.com/sluice-dev/sluice/manifests/policy"
 	"github.com/sluice-dev/sluice/scanners"
 )
@@ -48,58 +48,31 @@ func (f *scanFlags) register(cmd *cobra.Command, withSkip bool) {
 // the checks that ask the upstream registry off.
 func (f *scanFlags) scanner(g *globals, st *store, reg *npm.Registry,
 	log *slog.Logger) (*scanners.Scanner, error) {
-	var exc *scanners.Exceptions
-	if len(f.exceptions) > 0 {
-		var err error
-		if exc, err = scanners.LoadExceptions(f.exceptions...); err != nil {
-			return nil, &usageError{err}
-		}
-	}
-	for _, scope := range f.internalScopes {
-		if !strings.HasPrefix(scope, "@") || strings.Contains(strings.Trim(scope, "@/"), "/") {
-			return nil, &usageError{fmt.Errorf("invalid --internal-scope %q: use an npm scope such as @acme", scope)}
-		}
-	}
-	db, err := g.vulnDBStore().Open()
-	if err != nil {
+	if err := f.check(); err != nil {
 		return nil, err
 	}
-	s := &scanners.Scanner{DB: db, Blobs: st.blobs, Exceptions: exc, Log: log,
-		ImageSignatures: sign.ImageSignatureFinding(st.db)}
-	// Registry signatures are checked once the registry's keys were
-	// imported with 'sluice keys import-upstream'.
-	keys, err := sign.LoadNPMKeys(st.db, st.blobs)
-	if err != nil {
-		db.Close()
-		return nil, err
+	s, err := pipeline.NewScanner(f.settings(g), st.db, st.blobs, reg, log)
+	if errors.Is(err, pipeline.ErrInvalidSettings) {
+		return nil, &usageError{err}
 	}
-	if reg != nil && (len(f.internalScopes) > 0 || f.minReleaseAge > 0 || keys != nil) {
-		s.Upstream = &scanners.UpstreamChecks{Upstream: scanners.NPMUpstream{Registry: reg},
-			InternalScopes: f.internalScopes, MinReleaseAge: f.minReleaseAge}
-		if keys != nil {
-			s.Upstream.Signatures = sign.NPMRegistryCheck{Keys: keys, Registry: reg}.Check
-		}
-	}
-	return s, nil
+	return s, err
 }
 
-// stage builds the sync runner's scan stage, which loads the vulnerability
-// database once for the whole run; the caller calls done when the run
-// ends. With --no-scan the stage is nil, so the runner records the scanned
-// state as skipped.
-func (f *scanFlags) stage(g *globals, st *store, reg *npm.Registry, log *slog.Logger) (stage ingest.Stage,
-	done func() error, err error) {
-	if f.skip {
-		return nil, func() error { return nil }, nil
+// check reports the first invalid --internal-scope.
+func (f *scanFlags) check() error {
+	for _, scope := range f.internalScopes {
+		if !strings.HasPrefix(scope, "@") || strings.Contains(strings.Trim(scope, "@/"), "/") {
+			return &usageError{fmt.Errorf("invalid --internal-scope %q: use an npm scope such as @acme", scope)}
+		}
 	}
-	s, err := f.scanner(g, st, reg, log)
-	if errors.Is(err, scanners.ErrNoDB) {
-		return nil, nil, &usageError{fmt.Errorf("%w; or pass --no-scan to sync without scanning", err)}
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return &scanners.Stage{Scanner: s, State: st.db}, s.DB.Close, nil
+	return nil
+}
+
+// settings returns the scan settings of the flags; Scan is off with
+// --no-scan.
+func (f *scanFlags) settings(g *globals) pipeline.Settings {
+	return pipeline.Settings{Scan: !f.skip, VulnDBDir: filepath.Join(g.dataDir, "vulndb"),
+		Exceptions: f.exceptions, InternalScopes: f.internalScopes, MinReleaseAge: f.minReleaseAge}
 }
 
 func newScanCommand(g *globals) *cobra.Command {

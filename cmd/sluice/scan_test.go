@@ -44,17 +44,11 @@ func syncWithScan(t *testing.T, g *globals, upstream, manifest string) {
 	}
 	defer st.Close()
 	f := &npmFlags{upstream: upstream, concurrency: 2}
-	r, err := f.runner(g, st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := &scanFlags{}
-	stage, done, err := sf.stage(g, st, r.NPM, log)
+	r, done, err := f.runner(g, st, log, &scanFlags{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer done()
-	r.Scan = stage
 	ms, err := loadManifests([]string{manifest})
 	if err != nil {
 		t.Fatal(err)
@@ -228,15 +222,16 @@ func TestScanStageWithoutDatabase(t *testing.T) {
 	defer st.Close()
 	log, _ := g.logger()
 
-	_, _, err = (&scanFlags{}).stage(g, st, nil, log)
+	f := &npmFlags{upstream: "http://127.0.0.1:1", concurrency: 1}
+	_, _, err = f.runner(g, st, log, &scanFlags{}, nil)
 	if r := (result{err: err}); r.exitCode() != exitUsage || !strings.Contains(err.Error(), "--no-scan") {
-		t.Errorf("stage without a database: %v (exit %d), want a usage error naming --no-scan", err, r.exitCode())
+		t.Errorf("runner without a database: %v (exit %d), want a usage error naming --no-scan", err, r.exitCode())
 	}
-	stage, done, err := (&scanFlags{skip: true}).stage(g, st, nil, log)
-	if err != nil || stage != nil || done() != nil {
-		t.Errorf("stage with --no-scan = %v, %v; want no stage", stage, err)
+	r, done, err := f.runner(g, st, log, &scanFlags{skip: true}, nil)
+	if err != nil || r.Scan != nil || done() != nil {
+		t.Errorf("runner with --no-scan: %v; want no scan stage", err)
 	}
-	if _, _, err := (&scanFlags{internalScopes: []string{"acme"}}).stage(g, st, nil, log); err == nil ||
+	if _, _, err := f.runner(g, st, log, &scanFlags{internalScopes: []string{"acme"}}, nil); err == nil ||
 		!strings.Contains(err.Error(), "invalid --internal-scope") {
 		t.Errorf("scope without @: %v", err)
 	}

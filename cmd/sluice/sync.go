@@ -7,19 +7,14 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
-	"github.com/sluice-dev/sluice/ingest/fetch"
 	"github.com/sluice-dev/sluice/ingest/npm"
-	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/sign"
-	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/pipeline"
 	"github.com/sluice-dev/sluice/manifests"
-	"github.com/sluice-dev/sluice/manifests/policy"
-	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
 	"github.com/sluice-dev/sluice/scanners"
 )
 
@@ -31,8 +26,6 @@ type npmFlags struct {
 	policy      string
 	concurrency int
 	retries     int
-	// distFields adds fields to each published version's dist object.
-	distFields func(*state.Artifact) (map[string]any, error)
 }
 
 func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
@@ -45,106 +38,60 @@ func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
 				"credentials come from SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD")
 		fl.StringVar(&f.policy, "policy", os.Getenv("SLUICE_POLICY"),
 			"risk policy file (kind RiskPolicy) that decides each artifact's approval (env SLUICE_POLICY); "+
-				"required with --npm-mirror, --oci-mirror and --harbor")
+				"required with --npm-mirror and --oci-mirror")
 		f.oci.register(cmd)
 	}
 	fl.IntVar(&f.concurrency, "concurrency", 8, "parallel requests to the upstream and the mirror")
 	fl.IntVar(&f.retries, "retries", 4, "retries of a failed request, with exponential backoff")
 }
 
-// runner builds an ingest runner from the flags and the environment.
-func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runner, error) {
+// runner builds an ingest runner with internal/pipeline from the flags and
+// the environment. sf, when not nil, adds the scan stage unless --no-scan
+// is given; signer, when not nil, adds the signing stage. The caller calls
+// done when the run ends.
+func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger, sf *scanFlags, signer sign.Signer) (
+	r *ingest.Runner, done func() error, err error) {
 	if f.concurrency < 1 {
-		return nil, &usageError{fmt.Errorf("invalid --concurrency %d: use 1 or more", f.concurrency)}
+		return nil, nil, &usageError{fmt.Errorf("invalid --concurrency %d: use 1 or more", f.concurrency)}
 	}
 	if f.retries < 0 {
-		return nil, &usageError{fmt.Errorf("invalid --retries %d: use 0 or more", f.retries)}
+		return nil, nil, &usageError{fmt.Errorf("invalid --retries %d: use 0 or more", f.retries)}
 	}
-	client := g.httpClient(log, f.retries)
-	reg, err := npm.NewRegistry(f.upstream, os.Getenv("SLUICE_NPM_TOKEN"), client)
-	if err != nil {
-		return nil, &usageError{err}
+	if f.policy == "" && (f.mirror != "" || f.oci.publishing()) {
+		return nil, nil, &usageError{errors.New("--npm-mirror, --oci-mirror and --harbor need --policy " +
+			"(or SLUICE_POLICY): nothing is published without a recorded verdict")}
 	}
-	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Images: imageClient(f.retries),
-		Concurrency: f.concurrency, Log: log, Actor: actor()}
-	r.VerifyImage = sign.UpstreamImageCheck{DB: st.db, Keychain: authn.DefaultKeychain,
-		Options: sign.ImageOptions{Transport: oci.NewTransport(nil, f.retries, 0)}}.Verify
-	if f.oci.publishing() {
-		if f.policy == "" {
-			return nil, &usageError{errors.New("--oci-mirror and --harbor need --policy (or SLUICE_POLICY): " +
-				"nothing is published without a recorded verdict")}
+	var s pipeline.Settings
+	if sf != nil {
+		if err := sf.check(); err != nil {
+			return nil, nil, err
 		}
-		pub, err := f.oci.imagePublisher(g.dataDir, st.blobs, f.concurrency, f.retries, log)
+		s = sf.settings(g)
+	}
+	s.Upstream, s.UpstreamToken = f.upstream, os.Getenv("SLUICE_NPM_TOKEN")
+	s.Mirror, s.MirrorAuth = f.mirror, pipeline.MirrorAuthFromEnv()
+	s.OCIMirror, s.OCIAuth = f.oci.mirror, pipeline.OCIAuthFromEnv()
+	if f.oci.harbor.url != "" {
+		if f.oci.mirror != "" {
+			return nil, nil, &usageError{errors.New("--harbor and --oci-mirror (or SLUICE_OCI_MIRROR) " +
+				"both name a registry to publish images to: give one")}
+		}
+		pub, err := f.oci.harbor.publisher(g.dataDir, st.blobs, f.concurrency, f.retries, log)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		r.PublishImages = approvals.GateImages(pub)
+		s.ImagePublisher = pub
 	}
-	if f.mirror != "" {
-		if f.policy == "" {
-			return nil, &usageError{errors.New("--npm-mirror needs --policy (or SLUICE_POLICY): " +
-				"nothing is published without a recorded verdict")}
-		}
-		pub, err := mirrorPublisher(f.mirror, client)
-		if err != nil {
-			return nil, err
-		}
-		pub.DistFields = f.distFields
-		r.Publish = approvals.Gate(pub)
+	s.Policy, s.Signer = f.policy, signer
+	s.Concurrency, s.Retries = f.concurrency, f.retries
+	r, done, err = pipeline.Build(s, st.db, st.blobs, actor(), log)
+	switch {
+	case errors.Is(err, scanners.ErrNoDB):
+		return nil, nil, &usageError{fmt.Errorf("%w; or pass --no-scan to sync without scanning", err)}
+	case errors.Is(err, pipeline.ErrInvalidSettings):
+		return nil, nil, &usageError{err}
 	}
-	return r, nil
-}
-
-// evaluation builds the approval stage from --policy, reading findings
-// from the stored scan results when the scan stage runs. It returns nil
-// when no policy is given.
-func (f *npmFlags) evaluation(st *store, r *ingest.Runner, log *slog.Logger) (*approvals.Stage, error) {
-	if f.policy == "" {
-		return nil, nil
-	}
-	p, err := policy.Load(f.policy)
-	if err != nil {
-		return nil, &usageError{err}
-	}
-	opts := []approvals.Option{approvals.WithLogger(log)}
-	if r.Scan != nil {
-		opts = append(opts, approvals.WithFindings(approvals.StoredScans{DB: st.db}))
-	}
-	if approvals.NeedsReleaseTime(p) {
-		opts = append(opts, approvals.WithReleaseTimes(scanners.NPMUpstream{Registry: r.NPM}))
-	}
-	return approvals.NewStage(p, st.db, st.blobs, opts...), nil
-}
-
-// addStages sets the runner's scan stage and, when a policy is given, its
-// evaluation stage. The caller calls the returned function when the run
-// ends.
-func (f *npmFlags) addStages(g *globals, sf *scanFlags, st *store, r *ingest.Runner,
-	log *slog.Logger) (func() error, error) {
-	stage, closeScanner, err := sf.stage(g, st, r.NPM, log)
-	if err != nil {
-		return nil, err
-	}
-	r.Scan = stage
-	evaluate, err := f.evaluation(st, r, log)
-	if err != nil {
-		closeScanner()
-		return nil, err
-	}
-	if evaluate != nil {
-		r.Evaluate = evaluate
-	}
-	return closeScanner, nil
-}
-
-func mirrorPublisher(mirror string, client *fetch.Client) (*mirrornpm.Publisher, error) {
-	auth := mirrornpm.Auth{Token: os.Getenv("SLUICE_NPM_MIRROR_TOKEN"),
-		Username: os.Getenv("SLUICE_NPM_MIRROR_USER"), Password: os.Getenv("SLUICE_NPM_MIRROR_PASSWORD")}
-	pub, err := mirrornpm.New(mirror, auth, client)
-	if err != nil {
-		return nil, &usageError{err}
-	}
-	return pub, nil
+	return r, done, err
 }
 
 // actor is the identity recorded in the ledger for CLI runs.
@@ -181,8 +128,7 @@ publishes the original tarball to the mirror given by --npm-mirror. With a
 signing key, nothing unsigned is published. Container images are resolved
 to digests, copied byte for byte with the upstream's signatures and
 attestations, scanned per platform and pushed to the registry given by
---oci-mirror, or to the Harbor project given by --harbor and
---harbor-project.
+--oci-mirror.
 
 Sync is incremental: artifacts already stored are not fetched again and
 versions already on the mirror are not published again. A run that fails or
@@ -206,30 +152,15 @@ is killed loses nothing; run it again to continue.`,
 			if err != nil {
 				return err
 			}
-			if signer != nil {
-				f.distFields = sign.DistFields(st.db, st.blobs)
-			}
-			r, err := f.runner(g, st, log)
+			r, done, err := f.runner(g, st, log, sf, signer)
 			if err != nil {
 				return err
 			}
-			closeScanner, err := f.addStages(g, sf, st, r, log)
-			if err != nil {
-				return err
-			}
-			defer closeScanner()
+			defer done()
 			if r.Evaluate != nil {
 				if _, err := approvals.ExpireDue(st.db); err != nil {
 					return err
 				}
-			}
-			if signer != nil {
-				var opts []sign.Option
-				if f.oci.publisher != nil {
-					opts = append(opts, sign.WithImageRepository(f.oci.publisher.TargetRepository))
-				}
-				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st},
-					log, opts...))
 			}
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
@@ -257,7 +188,7 @@ func printSummary(w io.Writer, s *ingest.Summary, publishing bool) {
 	if publishing {
 		fmt.Fprintf(w, "  published  %d; %d already on the mirror\n", s.Published, s.Present)
 	} else {
-		fmt.Fprintln(w, "  published  nothing: no --npm-mirror, --oci-mirror or --harbor given")
+		fmt.Fprintln(w, "  published  nothing: no --npm-mirror or --oci-mirror given")
 	}
 	if s.Waiting+s.Rejected > 0 {
 		fmt.Fprintf(w, "  held       %d awaiting approval, %d rejected\n", s.Waiting, s.Rejected)

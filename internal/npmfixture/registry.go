@@ -34,6 +34,23 @@ func Recorded() fs.FS {
 	return sub
 }
 
+// RecordedBackstagePluginAdds lists, as name@version in sorted order, the
+// versions that the recorded plugin adds to the recorded Backstage app.
+var RecordedBackstagePluginAdds = []string{
+	"@backstage-community/plugin-jenkins-common@0.22.0",
+	"@backstage/catalog-model@1.10.3",
+	"@backstage/plugin-catalog-common@1.2.2",
+	"@backstage/plugin-permission-common@0.9.13",
+	"@backstage/plugin-search-common@1.2.27",
+	"cross-fetch@4.1.0",
+	"node-fetch@2.7.0",
+	"tr46@0.0.3",
+	"webidl-conversions@3.0.1",
+	"whatwg-url@5.0.0",
+	"zod-to-json-schema@3.25.2",
+	"zod@4.6.7",
+}
+
 // RecordedBackstage returns the recorded closure of
 // @backstage-community/plugin-jenkins-common 0.22.0 and of the app in
 // testdata/apps/backstage. Only the versions that the plugin adds to that

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -152,51 +151,6 @@ func (s *Server) proceed(key string) {
 	if _, err := s.runs.trigger(names, TriggerApproval, schedulerActor); err != nil {
 		s.log.Info("approved artifact waits for the next sync", "artifact", key, "error", err)
 	}
-}
-
-// pluginRequestViews returns the approval requests of Backstage plugins.
-func (s *Server) pluginRequestViews() ([]requestView, error) {
-	var errs []error
-	views, err := s.requestViews(func(r *approvals.Request) bool {
-		a, err := s.db.Artifact(r.Artifact)
-		if err != nil {
-			errs = append(errs, err)
-			return false
-		}
-		return approvals.SourceOf(a) == approvals.SourceBackstagePlugin
-	})
-	if err == nil {
-		err = errors.Join(errs...)
-	}
-	return views, err
-}
-
-func (s *Server) listPluginRequests(w http.ResponseWriter, r *http.Request, _ *Identity) {
-	views, err := s.pluginRequestViews()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writePageOf(s, w, r, views)
-}
-
-func (s *Server) getPluginRequest(w http.ResponseWriter, r *http.Request, _ *Identity) {
-	key := r.PathValue("key")
-	a, err := s.db.Artifact(key)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if approvals.SourceOf(a) != approvals.SourceBackstagePlugin {
-		s.fail(w, r, badRequestf("%s is not a Backstage plugin: use /api/v1/approval-requests/{key}", key))
-		return
-	}
-	req, err := approvals.LoadRequest(s.db, key)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, viewRequest(req))
 }
 
 // recordCall appends a ledger entry for an API call that changed state

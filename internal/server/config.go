@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,8 +13,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/internal/pipeline"
-	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
 )
 
 // DefaultListen is the address the server listens on when the
@@ -41,9 +42,22 @@ type Config struct {
 	// Policy is the risk policy file; required with a mirror.
 	Policy string `yaml:"policy"`
 	// Scan turns the scan stage on (needs `sluice db import` first).
-	Scan bool        `yaml:"scan"`
-	NPM  NPMSettings `yaml:"npm"`
-	OIDC *OIDCConfig `yaml:"oidc"`
+	Scan bool `yaml:"scan"`
+	// Exceptions are exception files (kind Exceptions) for the scan stage.
+	Exceptions []string `yaml:"exceptions"`
+	// InternalScopes are npm scopes that only internal packages use; such
+	// a package found upstream is flagged.
+	InternalScopes []string `yaml:"internalScopes"`
+	// MinReleaseAge flags versions published more recently than this
+	// before the scan; 0 turns the check off.
+	MinReleaseAge time.Duration `yaml:"minReleaseAge"`
+
+	NPM NPMSettings `yaml:"npm"`
+	// OCI names the registry container images are published to.
+	OCI OCISettings `yaml:"oci"`
+	// Signing signs every approved artifact before it is published.
+	Signing SigningSettings `yaml:"signing"`
+	OIDC    *OIDCConfig     `yaml:"oidc"`
 	// Tokens are static API tokens for build agents.
 	Tokens []StaticToken `yaml:"tokens"`
 	// Schedules maps a manifest name to a cron schedule, overriding the
@@ -65,6 +79,23 @@ type NPMSettings struct {
 	Mirror      string `yaml:"mirror"`
 	Concurrency int    `yaml:"concurrency"`
 	Retries     int    `yaml:"retries"`
+}
+
+// OCISettings name the OCI mirror, a registry with an optional repository
+// prefix such as harbor.example/mirror. Credentials are read from
+// SLUICE_OCI_MIRROR_TOKEN, or SLUICE_OCI_MIRROR_USER and
+// SLUICE_OCI_MIRROR_PASSWORD; without them the Docker configuration is
+// used.
+type OCISettings struct {
+	Mirror string `yaml:"mirror"`
+}
+
+// SigningSettings name the cosign private key that signs approved
+// artifacts. Its password is read from the environment variable
+// PasswordEnv (default COSIGN_PASSWORD), which must be set.
+type SigningSettings struct {
+	Key         string `yaml:"key"`
+	PasswordEnv string `yaml:"passwordEnv"`
 }
 
 // OIDCConfig verifies bearer tokens of an OpenID Connect provider offline,
@@ -126,6 +157,10 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.DataDir)
 	abs(&c.RequestsDir)
 	abs(&c.Policy)
+	abs(&c.Signing.Key)
+	for i := range c.Exceptions {
+		abs(&c.Exceptions[i])
+	}
 	for i := range c.Manifests {
 		abs(&c.Manifests[i])
 	}
@@ -151,8 +186,14 @@ func (c *Config) check() error {
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return errors.New("tls: give both cert and key, or neither")
 	}
-	if c.NPM.Mirror != "" && c.Policy == "" {
-		return errors.New("npm.mirror needs policy: nothing is published without a recorded verdict")
+	if c.NPM.Retries == 0 {
+		c.NPM.Retries = 4
+	}
+	if (c.NPM.Mirror != "" || c.OCI.Mirror != "") && c.Policy == "" {
+		return errors.New("npm.mirror and oci.mirror need policy: nothing is published without a recorded verdict")
+	}
+	if c.Signing.PasswordEnv != "" && c.Signing.Key == "" {
+		return errors.New("signing.passwordEnv is set without signing.key")
 	}
 	if c.OIDC != nil {
 		o := c.OIDC
@@ -186,15 +227,30 @@ func (c *Config) check() error {
 }
 
 // pipelineSettings returns the runner settings for this configuration,
-// with credentials from the environment.
-func (c *Config) pipelineSettings() pipeline.Settings {
-	return pipeline.Settings{
+// with credentials and the signing key's password from the environment.
+func (c *Config) pipelineSettings() (pipeline.Settings, error) {
+	s := pipeline.Settings{
 		Upstream: c.NPM.Upstream, UpstreamToken: os.Getenv("SLUICE_NPM_TOKEN"),
-		Mirror: c.NPM.Mirror, MirrorAuth: mirrornpm.Auth{Token: os.Getenv("SLUICE_NPM_MIRROR_TOKEN"),
-			Username: os.Getenv("SLUICE_NPM_MIRROR_USER"), Password: os.Getenv("SLUICE_NPM_MIRROR_PASSWORD")},
+		Mirror: c.NPM.Mirror, MirrorAuth: pipeline.MirrorAuthFromEnv(),
+		OCIMirror: c.OCI.Mirror, OCIAuth: pipeline.OCIAuthFromEnv(),
 		Policy: c.Policy, Scan: c.Scan, VulnDBDir: filepath.Join(c.DataDir, "vulndb"),
+		Exceptions: c.Exceptions, InternalScopes: c.InternalScopes, MinReleaseAge: c.MinReleaseAge,
 		Concurrency: c.NPM.Concurrency, Retries: c.NPM.Retries,
 	}
+	if c.Signing.Key != "" {
+		env := cmp.Or(c.Signing.PasswordEnv, "COSIGN_PASSWORD")
+		password, ok := os.LookupEnv(env)
+		if !ok {
+			return s, fmt.Errorf("signing.key: %s is not set: set it to the key's password (an empty value "+
+				"means no password)", env)
+		}
+		signer, err := sign.LoadPrivateKey(c.Signing.Key, []byte(password))
+		if err != nil {
+			return s, fmt.Errorf("signing.key: %w", err)
+		}
+		s.Signer = signer
+	}
+	return s, nil
 }
 
 // manifestPaths returns the configured manifest paths and the requests

@@ -178,14 +178,21 @@ type fixture struct {
 
 type fixtureOptions struct {
 	mirror, mirrorToken string
-	edit                func(*Config)
+	// upstream replaces the default recorded upstream with the demo plugin.
+	upstream *npmfixture.Registry
+	// policy replaces the example bank policy.
+	policy string
+	edit   func(*Config)
 }
 
 func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	upstream := npmfixture.New(t)
-	addPlugin(upstream)
+	upstream := opts.upstream
+	if upstream == nil {
+		upstream = npmfixture.New(t)
+		addPlugin(upstream)
+	}
 	idp := newTestIdP(t, dir)
 	mdir := filepath.Join(dir, "manifests")
 	if err := os.MkdirAll(mdir, 0o755); err != nil {
@@ -194,7 +201,10 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	if err := os.WriteFile(filepath.Join(mdir, "tools.yaml"), []byte(manifestYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	policy, err := filepath.Abs("../../examples/policies/bank.yaml")
+	if opts.policy == "" {
+		opts.policy = "../../examples/policies/bank.yaml"
+	}
+	policy, err := filepath.Abs(opts.policy)
 	if err != nil {
 		t.Fatal(err)
 	}

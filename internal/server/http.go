@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/pipeline"
 	"github.com/sluice-dev/sluice/scanners"
 )
 
@@ -109,11 +110,12 @@ func classify(err error) (int, string) {
 	case errors.Is(err, approvals.ErrNotApprover):
 		return http.StatusForbidden, codeNotApprover
 	case errors.Is(err, approvals.ErrNoRequest), errors.Is(err, state.ErrNotFound),
-		errors.Is(err, scanners.ErrNoResult), errors.Is(err, errNotFound):
+		errors.Is(err, scanners.ErrNoResult), errors.Is(err, errNotFound),
+		errors.Is(err, approvals.ErrNoPluginRequest):
 		return http.StatusNotFound, codeNotFound
 	case errors.Is(err, approvals.ErrNotPending), errors.Is(err, approvals.ErrExpired),
 		errors.Is(err, approvals.ErrOutOfOrder), errors.Is(err, approvals.ErrStepComplete),
-		errors.Is(err, errBusy):
+		errors.Is(err, errBusy), errors.Is(err, pipeline.ErrPluginNotApproved):
 		return http.StatusConflict, codeConflict
 	}
 	return http.StatusInternalServerError, codeInternal

@@ -3,9 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -106,5 +109,44 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if !slices.Contains(registered, d) {
 			t.Errorf("openapi.yaml documents %s, which no route serves", d)
 		}
+	}
+}
+
+// TestPluginRequestBodyMatchesSchema checks that the document's plugin
+// request body has the properties and required fields of Sluice's plugin
+// request schema, at the top level and in plugin and app.
+func TestPluginRequestBodyMatchesSchema(t *testing.T) {
+	_, doc := openAPIRouter(t)
+	data, err := os.ReadFile("../../manifests/schema/plugin-request.v1.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type jsonSchema struct {
+		Required   []string                   `json:"required"`
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	var top jsonSchema
+	if err := json.Unmarshal(data, &top); err != nil {
+		t.Fatal(err)
+	}
+	body := doc.Components.Schemas["PluginRequestBody"].Value
+	compare := func(path string, want jsonSchema, got *openapi3.Schema) {
+		t.Helper()
+		wantProps := slices.Sorted(maps.Keys(want.Properties))
+		gotProps := slices.Sorted(maps.Keys(got.Properties))
+		if !slices.Equal(wantProps, gotProps) {
+			t.Errorf("%s properties = %v, schema has %v", path, gotProps, wantProps)
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(want.Required)), slices.Sorted(slices.Values(got.Required))) {
+			t.Errorf("%s required = %v, schema has %v", path, got.Required, want.Required)
+		}
+	}
+	compare("body", top, body)
+	for _, field := range []string{"plugin", "app"} {
+		var nested jsonSchema
+		if err := json.Unmarshal(top.Properties[field], &nested); err != nil {
+			t.Fatal(err)
+		}
+		compare(field, nested, body.Properties[field].Value)
 	}
 }

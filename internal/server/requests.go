@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,16 +18,12 @@ import (
 // entryRequestFiled is the ledger entry of a filed ingestion request.
 const entryRequestFiled = "server.request-filed"
 
-// IngestionRequest asks for a package or a Backstage plugin to enter the
-// air gap.
+// IngestionRequest asks for a package to enter the air gap.
 type IngestionRequest struct {
-	// Kind is "package" or "plugin".
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	// AppLockfile is the content of the requesting app's package-lock.json
-	// or yarn.lock, for a plugin: the versions the plugin must work with.
-	AppLockfile   string `json:"appLockfile,omitempty"`
+	// Kind is "package".
+	Kind          string `json:"kind"`
+	Name          string `json:"name"`
+	Version       string `json:"version"`
 	Owner         string `json:"owner"`
 	DataClass     string `json:"dataClass"`
 	Justification string `json:"justification"`
@@ -46,12 +41,11 @@ type FiledRequest struct {
 	Path string `json:"path,omitempty"`
 }
 
-// PluginRequester files ingestion requests: package requests from POST
-// /api/v1/approval-requests and plugin requests from POST
-// /api/v1/plugin-requests. The default, ManifestRequester, writes a
+// PackageRequester files the package requests of POST
+// /api/v1/approval-requests. The default, ManifestRequester, writes a
 // manifest; another implementation may open a pull request in the
 // manifests repository instead.
-type PluginRequester interface {
+type PackageRequester interface {
 	FileRequest(ctx context.Context, req IngestionRequest) (*FiledRequest, error)
 }
 
@@ -72,9 +66,6 @@ func (req *IngestionRequest) validate() error {
 			return badRequestf("%s contains a control character: write it on one line", field)
 		}
 	}
-	if len(req.AppLockfile) > 0 && !strings.Contains(req.AppLockfile, "\n") {
-		return badRequestf("appLockfile must be the lockfile's content; paths on the server are not read")
-	}
 	return nil
 }
 
@@ -84,8 +75,7 @@ type ManifestRequester struct {
 	Dir string
 }
 
-// FileRequest writes the manifest, and the app lockfile beside it when
-// given. The manifest is parsed back before FileRequest returns, so a
+// FileRequest writes the manifest. The manifest is parsed back before FileRequest returns, so a
 // request the manifest schema rejects is never left on disk.
 func (m *ManifestRequester) FileRequest(_ context.Context, req IngestionRequest) (*FiledRequest, error) {
 	if err := os.MkdirAll(m.Dir, 0o755); err != nil {
@@ -94,16 +84,6 @@ func (m *ManifestRequester) FileRequest(_ context.Context, req IngestionRequest)
 	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(req.Name, "-"), "-")
 	name := fmt.Sprintf("%s-%s-%s", req.Kind, limit(slug, 40), newID(3))
 	npm := map[string]any{"packages": []map[string]string{{"name": req.Name, "version": req.Version}}}
-	if req.AppLockfile != "" {
-		lock := name + ".package-lock.json"
-		if !json.Valid([]byte(req.AppLockfile)) {
-			lock = name + ".yarn.lock"
-		}
-		if err := os.WriteFile(filepath.Join(m.Dir, lock), []byte(req.AppLockfile), 0o644); err != nil {
-			return nil, fmt.Errorf("file request for %s: %w", req.Name, err)
-		}
-		npm["lockfiles"] = []map[string]string{{"path": lock}}
-	}
 	doc := map[string]any{
 		"apiVersion": manifests.APIVersionV1, "kind": manifests.KindManifest,
 		"metadata": map[string]any{"name": name, "owner": req.Owner, "dataClass": req.DataClass,
@@ -145,32 +125,8 @@ func (s *Server) createApprovalRequest(w http.ResponseWriter, r *http.Request, i
 		s.fail(w, r, err)
 		return
 	}
-	if req.AppLockfile != "" {
-		s.fail(w, r, badRequestf("appLockfile belongs to plugin requests: POST /api/v1/plugin-requests"))
-		return
-	}
 	req.Kind = "package"
 	s.fileRequest(w, r, id, req)
-}
-
-// pluginRequestBody is the body of POST /plugin-requests.
-type pluginRequestBody struct {
-	Name          string `json:"name"`
-	Version       string `json:"version"`
-	AppLockfile   string `json:"appLockfile"`
-	Owner         string `json:"owner"`
-	DataClass     string `json:"dataClass"`
-	Justification string `json:"justification"`
-}
-
-func (s *Server) createPluginRequest(w http.ResponseWriter, r *http.Request, id *Identity) {
-	var b pluginRequestBody
-	if err := decodeBody(r, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.fileRequest(w, r, id, IngestionRequest{Kind: "plugin", Name: b.Name, Version: b.Version,
-		AppLockfile: b.AppLockfile, Owner: b.Owner, DataClass: b.DataClass, Justification: b.Justification})
 }
 
 // fileRequest files req as the caller, records it in the ledger and

@@ -41,9 +41,13 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // configuration with internal/pipeline).
 func WithRunnerBuilder(b RunnerBuilder) Option { return func(s *Server) { s.buildRunner = b } }
 
-// WithRequester sets where ingestion requests are filed (default:
+// WithRequester sets where package requests are filed (default:
 // ManifestRequester writing manifests into the configured requests folder).
-func WithRequester(r PluginRequester) Option { return func(s *Server) { s.requester = r } }
+func WithRequester(r PackageRequester) Option { return func(s *Server) { s.requester = r } }
+
+// WithPluginRequester sets how plugin requests are filed (default:
+// RunnerPluginRequester with the server's runners).
+func WithPluginRequester(p PluginRequester) Option { return func(s *Server) { s.plugins = p } }
 
 // Server is a running gateway.
 type Server struct {
@@ -54,7 +58,8 @@ type Server struct {
 	auth        *authenticator
 	runs        *runManager
 	metrics     *metrics
-	requester   PluginRequester
+	requester   PackageRequester
+	plugins     PluginRequester
 	buildRunner RunnerBuilder
 	sessions    *sessions
 	routes      []route
@@ -83,13 +88,20 @@ func New(cfg *Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	if s.buildRunner == nil {
-		settings := cfg.pipelineSettings()
+		settings, err := cfg.pipelineSettings()
+		if err != nil {
+			s.db.Close()
+			return nil, err
+		}
 		s.buildRunner = func(actor string) (*ingest.Runner, func() error, error) {
 			return pipeline.Build(settings, s.db, s.blobs, actor, s.log)
 		}
 	}
 	if s.requester == nil {
 		s.requester = &ManifestRequester{Dir: cfg.RequestsDir}
+	}
+	if s.plugins == nil {
+		s.plugins = &RunnerPluginRequester{Build: s.buildRunner}
 	}
 	s.metrics = newMetrics(s.db)
 	s.sessions = newSessions()

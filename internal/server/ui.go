@@ -50,6 +50,8 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 		s.serveSBOM(w, r, r.PathValue("key"), r.URL.Query().Get("format"))
 	}))
 	mux.HandleFunc("GET /ui/runs/{id}", s.uiSession(s.uiRun))
+	mux.HandleFunc("GET /ui/plugins/{id}", s.uiSession(s.uiPlugin))
+	mux.HandleFunc("POST /ui/plugins/{id}/approve", s.uiSession(s.uiApprovePlugin))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 	})
@@ -140,10 +142,16 @@ func (s *Server) uiIndex(w http.ResponseWriter, r *http.Request, sess *session) 
 		return
 	}
 	runs = runs[:min(len(runs), 10)]
+	plugins, err := s.pendingPlugins()
+	if err != nil {
+		s.uiFail(w, sess, err)
+		return
+	}
 	s.render(w, http.StatusOK, "index.html", s.page(sess, "Pending approvals", struct {
 		Pending []requestView
+		Plugins []*pluginView
 		Runs    []*Run
-	}{pending, runs}))
+	}{pending, plugins, runs}))
 }
 
 func (s *Server) uiFail(w http.ResponseWriter, sess *session, err error) {
@@ -217,18 +225,7 @@ func (s *Server) uiRequest(w http.ResponseWriter, r *http.Request, sess *session
 // duties and chain membership.
 func (s *Server) uiDecide(w http.ResponseWriter, r *http.Request, sess *session) {
 	key := r.PathValue("key")
-	if !sess.validPost(r) {
-		s.log.Warn("review page post without a valid CSRF token", "identity", sess.id.Name, "artifact", key,
-			"requestId", requestID(r.Context()))
-		p := s.page(sess, "Rejected", nil)
-		p.Error = "invalid CSRF token: reload the page and try again"
-		s.render(w, http.StatusForbidden, "error.html", p)
-		return
-	}
-	if !sess.id.Has(deciders...) {
-		p := s.page(sess, "Forbidden", nil)
-		p.Error = forbiddenMessage(sess.id, deciders)
-		s.render(w, http.StatusForbidden, "error.html", p)
+	if !s.checkDecision(w, r, sess, "artifact", key) {
 		return
 	}
 	action := r.PostFormValue("action")
@@ -255,6 +252,28 @@ func (s *Server) uiDecide(w http.ResponseWriter, r *http.Request, sess *session)
 		done = "rejected"
 	}
 	http.Redirect(w, r, "/ui/requests/"+url.PathEscape(key)+"?done="+done, http.StatusSeeOther)
+}
+
+// checkDecision checks a decision posted on the review page: the session's
+// CSRF token and a deciding role. It renders the error page and returns
+// false when either is missing. kind and subject name what was decided
+// on, for the log.
+func (s *Server) checkDecision(w http.ResponseWriter, r *http.Request, sess *session, kind, subject string) bool {
+	if !sess.validPost(r) {
+		s.log.Warn("review page post without a valid CSRF token", "identity", sess.id.Name, kind, subject,
+			"requestId", requestID(r.Context()))
+		p := s.page(sess, "Rejected", nil)
+		p.Error = "invalid CSRF token: reload the page and try again"
+		s.render(w, http.StatusForbidden, "error.html", p)
+		return false
+	}
+	if !sess.id.Has(deciders...) {
+		p := s.page(sess, "Forbidden", nil)
+		p.Error = forbiddenMessage(sess.id, deciders)
+		s.render(w, http.StatusForbidden, "error.html", p)
+		return false
+	}
+	return true
 }
 
 func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, sess *session) {
