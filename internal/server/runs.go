@@ -283,7 +283,12 @@ func (m *runManager) execute(r *Run) {
 	log := m.s.log.With("run", r.ID, "manifests", r.Manifests)
 	m.update(r, func(r *Run) { r.Status, r.Started = RunRunning, time.Now().UTC() })
 	err := m.sync(r)
+	// The manifests are released under the same lock that sets the final
+	// status, so a caller that sees the run finished can trigger them again.
 	m.update(r, func(r *Run) {
+		for _, n := range r.Manifests {
+			delete(m.busy, n)
+		}
 		r.Finished = time.Now().UTC()
 		switch {
 		case err == nil:
@@ -301,9 +306,6 @@ func (m *runManager) execute(r *Run) {
 		log.Info("sync finished", "ledgerRun", r.LedgerRun)
 	}
 	m.mu.Lock()
-	for _, n := range r.Manifests {
-		delete(m.busy, n)
-	}
 	delete(m.live, r.ID)
 	m.mu.Unlock()
 }
