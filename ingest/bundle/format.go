@@ -60,6 +60,9 @@ var (
 	ErrContinuity = errors.New("ledger segment does not continue the imported outside ledger")
 	ErrReplay     = errors.New("bundle was imported already or is older than what was imported")
 	ErrEvidence   = errors.New("artifact lacks the evidence of its approval")
+	// ErrArtifactSignature is an artifact's own signature, made by the
+	// outside's signing stage, that the trusted signing key does not verify.
+	ErrArtifactSignature = errors.New("artifact signature does not verify")
 )
 
 // Index is the signed table of contents of a bundle.

@@ -3,16 +3,19 @@ package bundle
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/blobs"
+	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/scanners"
 )
@@ -21,6 +24,10 @@ import (
 type ImportOptions struct {
 	// Verifier holds the trusted key of the outside gateway.
 	Verifier Verifier
+	// SignKey is the trusted public key of the outside's signing stage.
+	// Import verifies the Sigstore bundle of every signed artifact with
+	// it, and refuses a bundle that carries one when SignKey is nil.
+	SignKey *ecdsa.PublicKey
 	// Publisher is the inside mirror. Import wraps it in approvals.Gate.
 	Publisher ingest.Publisher
 	// TrustFirst accepts a first bundle whose ledger segment does not
@@ -158,12 +165,16 @@ func record(db *state.DB, bs *blobs.Store, b *Bundle, inside *insideView, opts I
 	}
 	applyEntries(known, entries)
 	scans := make([]json.RawMessage, len(ix.Artifacts))
+	sigs := make([]*sign.Record, len(ix.Artifacts))
 	for i := range ix.Artifacts {
 		a := &ix.Artifacts[i]
 		if err := checkApproved(ix, a, known[a.Key()]); err != nil {
 			return err
 		}
 		if scans[i], err = checkStaged(bs, ix, a); err != nil {
+			return err
+		}
+		if sigs[i], err = checkSignature(bs, ix, a, opts.SignKey); err != nil {
 			return err
 		}
 	}
@@ -187,7 +198,8 @@ func record(db *state.DB, bs *blobs.Store, b *Bundle, inside *insideView, opts I
 			}
 		}
 		for i := range ix.Artifacts {
-			if err := recordArtifact(tx, ix, &ix.Artifacts[i], known[ix.Artifacts[i].Key()], scans[i], opts.Actor); err != nil {
+			err := recordArtifact(tx, ix, &ix.Artifacts[i], known[ix.Artifacts[i].Key()], scans[i], sigs[i], opts.Actor)
+			if err != nil {
 				return err
 			}
 		}
@@ -244,7 +256,8 @@ func readStaged(bs *blobs.Store, ix *Index, path string) ([]byte, error) {
 // each state the outside passed, up to approved (or signed), each move
 // naming the bundle and the outside ledger entry it rests on. An artifact
 // the inside holds already with the same digest is left as it is.
-func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, scan json.RawMessage, actor string) error {
+func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, scan json.RawMessage,
+	sig *sign.Record, actor string) error {
 	key := a.Key()
 	if have, err := tx.Artifact(key); err == nil {
 		if have.Digest != a.Record.Digest {
@@ -284,11 +297,15 @@ func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, sc
 		{state.StateEvaluated, with(map[string]string{"evidence": a.Blobs["evidence"]})},
 		{state.StateApproved, with(map[string]string{"evidence": a.Blobs["evidence"]})},
 	}
-	if sig := a.Blobs["signature"]; sig != "" {
+	if sig != nil {
 		steps = append(steps, struct {
 			to       state.State
 			evidence map[string]string
-		}{state.StateSigned, with(map[string]string{"signature": sig})})
+		}{state.StateSigned, with(map[string]string{"signature.bundle": sig.Bundle,
+			"signature.keyid": sig.KeyID, "signature.type": sign.ApprovalPredicateType})})
+		if err := tx.Put(sign.SignaturesBucket, key, sig); err != nil {
+			return err
+		}
 	}
 	for _, s := range steps {
 		if _, err := tx.Transition(key, state.Change{To: s.to, Run: run, Actor: actor, Evidence: s.evidence}); err != nil {
@@ -305,6 +322,37 @@ func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, sc
 		return tx.Put(approvals.RequestsBucket, key, a.Approval)
 	}
 	return nil
+}
+
+// checkSignature verifies the Sigstore bundle of a signed artifact with
+// the trusted signing key, against its staged tarball, and returns the
+// signature record the inside keeps. It returns nil for an unsigned one.
+func checkSignature(bs *blobs.Store, ix *Index, a *Artifact, pub *ecdsa.PublicKey) (*sign.Record, error) {
+	digest := a.Blobs["signature"]
+	if digest == "" {
+		return nil, nil
+	}
+	if pub == nil {
+		return nil, fmt.Errorf("bundle %s: %s: it is signed, and no signing public key is trusted: "+
+			"pass the outside's signing public key with --sign-pub", ix.ID, a.Key())
+	}
+	keyID, err := sign.KeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	var data json.RawMessage
+	if err := readBlob(bs, digest, &data); err != nil {
+		return nil, fmt.Errorf("bundle %s: %s: signature: %w", ix.ID, a.Key(), err)
+	}
+	pred, err := sign.VerifyNPMBundle(pub, data, &a.Record, func() (*os.File, error) {
+		return bs.Open(a.Record.Digest)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %s: %w: Sigstore bundle %s: %w", ix.ID, a.Key(), ErrArtifactSignature,
+			digest, err)
+	}
+	return &sign.Record{Artifact: a.Key(), Digest: a.Record.Digest, Bundle: digest, KeyID: keyID,
+		Signed: pred.Signed}, nil
 }
 
 // publish publishes every artifact of the bundle that is not on the
