@@ -9,10 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/ingest/bundle"
+	"github.com/sluice-dev/sluice/ingest/sign"
 )
 
 func newImportCommand(g *globals) *cobra.Command {
-	var key, mirror string
+	var key, signPub, mirror string
 	var trustFirst bool
 	var concurrency, retries int
 	cmd := &cobra.Command{
@@ -24,8 +25,13 @@ file against the signed index, that its ledger segment continues the outside
 ledger imported before, and that the outside ledger approved every artifact.
 A bundle that fails any check is refused and nothing is published.
 
+The Sigstore bundle of each artifact the outside signed is verified with
+the outside's signing public key (--sign-pub; the bundle key --key when the
+same key signs both), and the artifact is recorded as signed.
+
 It then records the artifacts with the outside's evidence and publishes them
-to --npm-mirror through the same path as sync. Running it again after an
+to --npm-mirror through the same path as sync, signed versions with their
+Sigstore bundle in dist.sluiceBundle. Running it again after an
 interruption publishes the rest; after success it does nothing.
 
 BUNDLE is a folder holding one bundle, a bundle's index file, or a
@@ -50,6 +56,13 @@ single-file bundle.`,
 			if err != nil {
 				return &usageError{err}
 			}
+			if signPub == "" {
+				signPub = key
+			}
+			signKey, err := sign.LoadPublicKey(signPub)
+			if err != nil {
+				return &usageError{fmt.Errorf("--sign-pub: %w", err)}
+			}
 			pub, err := mirrorPublisher(mirror, g.httpClient(log, retries))
 			if err != nil {
 				return err
@@ -59,8 +72,9 @@ single-file bundle.`,
 				return err
 			}
 			defer st.Close()
+			pub.DistFields = sign.DistFields(st.db, st.blobs)
 			sum, err := bundle.Import(cmd.Context(), st.db, st.blobs, args[0], bundle.ImportOptions{
-				Verifier: verifier, Publisher: pub, TrustFirst: trustFirst, Actor: actor(),
+				Verifier: verifier, SignKey: signKey, Publisher: pub, TrustFirst: trustFirst, Actor: actor(),
 				Concurrency: concurrency, Log: log, Progress: newProgress(g, cmd.ErrOrStderr(), log)})
 			if sum != nil {
 				printImport(cmd.OutOrStdout(), sum)
@@ -71,6 +85,9 @@ single-file bundle.`,
 	fl := cmd.Flags()
 	fl.StringVar(&key, "key", os.Getenv("SLUICE_BUNDLE_PUBLIC_KEY"),
 		"PEM public key of the outside gateway that signs bundles (env SLUICE_BUNDLE_PUBLIC_KEY)")
+	fl.StringVar(&signPub, "sign-pub", os.Getenv("SLUICE_SIGN_PUBLIC_KEY"),
+		"PEM public key of the outside's signing stage (sync --sign-key), which verifies each signed "+
+			"artifact (env SLUICE_SIGN_PUBLIC_KEY); defaults to --key")
 	fl.StringVar(&mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"),
 		"internal npm registry to publish to (env SLUICE_NPM_MIRROR); credentials as for sync")
 	fl.BoolVar(&trustFirst, "trust-first", false,
