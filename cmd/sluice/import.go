@@ -14,6 +14,7 @@ import (
 
 func newImportCommand(g *globals) *cobra.Command {
 	var key, signPub, mirror string
+	var images ociFlags
 	var trustFirst bool
 	var concurrency, retries int
 	cmd := &cobra.Command{
@@ -30,9 +31,10 @@ the outside's signing public key (--sign-pub; the bundle key --key when the
 same key signs both), and the artifact is recorded as signed.
 
 It then records the artifacts with the outside's evidence and publishes them
-to --npm-mirror through the same path as sync, signed versions with their
-Sigstore bundle in dist.sluiceBundle. Running it again after an
-interruption publishes the rest; after success it does nothing.
+through the same path as sync: packages to --npm-mirror, signed versions
+with their Sigstore bundle in dist.sluiceBundle, and container images with
+their attachments to --oci-mirror. Running it again after an interruption
+publishes the rest; after success it does nothing.
 
 BUNDLE is a folder holding one bundle, a bundle's index file, or a
 single-file bundle.`,
@@ -46,8 +48,9 @@ single-file bundle.`,
 			if key == "" {
 				return &usageError{errors.New("--key is required (or SLUICE_BUNDLE_PUBLIC_KEY): the public key of the outside gateway")}
 			}
-			if mirror == "" {
-				return &usageError{errors.New("--npm-mirror is required (or SLUICE_NPM_MIRROR)")}
+			if mirror == "" && images.mirror == "" {
+				return &usageError{errors.New("--npm-mirror (or SLUICE_NPM_MIRROR) or --oci-mirror " +
+					"(or SLUICE_OCI_MIRROR) is required")}
 			}
 			if concurrency < 1 {
 				return &usageError{fmt.Errorf("invalid --concurrency %d: use 1 or more", concurrency)}
@@ -63,19 +66,27 @@ single-file bundle.`,
 			if err != nil {
 				return &usageError{fmt.Errorf("--sign-pub: %w", err)}
 			}
-			pub, err := mirrorPublisher(mirror, g.httpClient(log, retries))
-			if err != nil {
-				return err
-			}
 			st, err := g.openStore()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			pub.DistFields = sign.DistFields(st.db, st.blobs)
-			sum, err := bundle.Import(cmd.Context(), st.db, st.blobs, args[0], bundle.ImportOptions{
-				Verifier: verifier, SignKey: signKey, Publisher: pub, TrustFirst: trustFirst, Actor: actor(),
-				Concurrency: concurrency, Log: log, Progress: newProgress(g, cmd.ErrOrStderr(), log)})
+			opts := bundle.ImportOptions{Verifier: verifier, SignKey: signKey, TrustFirst: trustFirst, Actor: actor(),
+				Concurrency: concurrency, Log: log, Progress: newProgress(g, cmd.ErrOrStderr(), log)}
+			if mirror != "" {
+				pub, err := mirrorPublisher(mirror, g.httpClient(log, retries))
+				if err != nil {
+					return err
+				}
+				pub.DistFields = sign.DistFields(st.db, st.blobs)
+				opts.Publisher = pub
+			}
+			if images.mirror != "" {
+				if opts.ImagePublisher, err = images.imagePublisher(st.blobs, concurrency, retries); err != nil {
+					return err
+				}
+			}
+			sum, err := bundle.Import(cmd.Context(), st.db, st.blobs, args[0], opts)
 			if sum != nil {
 				printImport(cmd.OutOrStdout(), sum)
 			}
@@ -90,6 +101,9 @@ single-file bundle.`,
 			"artifact (env SLUICE_SIGN_PUBLIC_KEY); defaults to --key")
 	fl.StringVar(&mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"),
 		"internal npm registry to publish to (env SLUICE_NPM_MIRROR); credentials as for sync")
+	fl.StringVar(&images.mirror, "oci-mirror", os.Getenv("SLUICE_OCI_MIRROR"),
+		"OCI registry, with an optional repository prefix, to publish container images to "+
+			"(env SLUICE_OCI_MIRROR); credentials as for sync")
 	fl.BoolVar(&trustFirst, "trust-first", false,
 		"accept a first bundle whose ledger segment does not start at the outside ledger's first entry")
 	fl.IntVar(&concurrency, "concurrency", 8, "parallel uploads to the mirror")

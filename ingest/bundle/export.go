@@ -232,8 +232,15 @@ func collect(db *state.DB, bs *blobs.Store, ix *Index, c *carried, res *ExportRe
 // describe gathers an artifact's record, evaluation, approval request and
 // the digests of its evidence blobs.
 func describe(db *state.DB, bs *blobs.Store, a *state.Artifact) (*Artifact, error) {
-	entry := &Artifact{Record: *a, Blobs: map[string]string{"tarball": a.Digest}}
+	entry := &Artifact{Record: *a, Blobs: map[string]string{primaryRole(a): a.Digest}}
 	entry.Record.Mirrors = nil
+	if a.Ecosystem == state.EcosystemOCI {
+		roles, err := imageBlobs(bs, a)
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", a.Key(), err)
+		}
+		entry.Blobs = roles
+	}
 	var eval approvals.Evaluation
 	err := db.View(func(tx *state.Tx) error {
 		ok, err := tx.Get(approvals.EvaluationsBucket, a.Key(), &entry.Evaluation)

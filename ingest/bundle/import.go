@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sluice-dev/sluice/approvals"
@@ -28,8 +29,12 @@ type ImportOptions struct {
 	// Import verifies the Sigstore bundle of every signed artifact with
 	// it, and refuses a bundle that carries one when SignKey is nil.
 	SignKey *ecdsa.PublicKey
-	// Publisher is the inside mirror. Import wraps it in approvals.Gate.
+	// Publisher is the inside npm mirror. Import wraps it in
+	// approvals.Gate.
 	Publisher ingest.Publisher
+	// ImagePublisher is the inside registry for container images. Import
+	// wraps it in approvals.GateImages.
+	ImagePublisher ingest.ImagePublisher
 	// TrustFirst accepts a first bundle whose ledger segment does not
 	// start at the outside ledger's first entry.
 	TrustFirst  bool
@@ -68,7 +73,7 @@ type ImportSummary struct {
 // publishes nothing. An import that stopped after recording continues
 // with publishing when run again; one that finished does nothing.
 func Import(ctx context.Context, db *state.DB, bs *blobs.Store, path string, opts ImportOptions) (*ImportSummary, error) {
-	if opts.Verifier == nil || opts.Publisher == nil {
+	if opts.Verifier == nil || (opts.Publisher == nil && opts.ImagePublisher == nil) {
 		return nil, errors.New("import: a trusted key and a mirror are required")
 	}
 	if opts.Progress == nil {
@@ -86,6 +91,9 @@ func Import(ctx context.Context, db *state.DB, bs *blobs.Store, path string, opt
 		return nil, err
 	}
 	ix := b.Index
+	if err := checkPublishers(ix, opts); err != nil {
+		return nil, err
+	}
 	sum := &ImportSummary{ID: ix.ID, Artifacts: len(ix.Artifacts), Bytes: ix.Size()}
 	inside, err := loadInside(db)
 	if err != nil {
@@ -121,6 +129,22 @@ func Import(ctx context.Context, db *state.DB, bs *blobs.Store, path string, opt
 	err = publish(ctx, db, bs, ix, opts, sum)
 	sum.Publish = time.Since(start)
 	return sum, err
+}
+
+// checkPublishers refuses, before anything is staged, a bundle with an
+// artifact of an ecosystem that has no mirror to publish to.
+func checkPublishers(ix *Index, opts ImportOptions) error {
+	for _, a := range ix.Artifacts {
+		switch {
+		case a.Record.Ecosystem == state.EcosystemOCI && opts.ImagePublisher == nil:
+			return fmt.Errorf("bundle %s carries container images (%s): give the inside registry with --oci-mirror",
+				ix.ID, a.Key())
+		case a.Record.Ecosystem != state.EcosystemOCI && opts.Publisher == nil:
+			return fmt.Errorf("bundle %s carries npm packages (%s): give the inside npm mirror with --npm-mirror",
+				ix.ID, a.Key())
+		}
+	}
+	return nil
 }
 
 // restage makes sure the blob store holds every file of a bundle whose
@@ -220,6 +244,12 @@ func checkStaged(bs *blobs.Store, ix *Index, a *Artifact) (json.RawMessage, erro
 			return nil, fmt.Errorf("bundle %s: %s: %w: its %s blob %s is neither in this bundle nor imported "+
 				"before: import bundle %s first, or export without --since", ix.ID, a.Key(), ErrMissing,
 				role, a.Blobs[role], ix.From)
+		}
+	}
+	if a.Record.Ecosystem == state.EcosystemOCI {
+		// Every blob the image's manifests name must have crossed.
+		if _, err := imageBlobs(bs, &a.Record); err != nil {
+			return nil, fmt.Errorf("bundle %s: %s: %w: %v", ix.ID, a.Key(), ErrMissing, err)
 		}
 	}
 	ev, _, err := approvals.LoadEvidence(bs, a.Blobs["evidence"])
@@ -370,8 +400,17 @@ func publish(ctx context.Context, db *state.DB, bs *blobs.Store, ix *Index, opts
 	if err != nil {
 		return err
 	}
-	r := &ingest.Runner{DB: db, Blobs: bs, Publish: approvals.Gate(opts.Publisher),
-		Concurrency: opts.Concurrency, Actor: opts.Actor, Log: opts.Log, Progress: opts.Progress}
+	r := &ingest.Runner{DB: db, Blobs: bs, Concurrency: opts.Concurrency, Actor: opts.Actor, Log: opts.Log,
+		Progress: opts.Progress}
+	var mirrors []string
+	if opts.Publisher != nil {
+		r.Publish = approvals.Gate(opts.Publisher)
+		mirrors = append(mirrors, opts.Publisher.URL())
+	}
+	if opts.ImagePublisher != nil {
+		r.PublishImages = approvals.GateImages(opts.ImagePublisher)
+		mirrors = append(mirrors, opts.ImagePublisher.URL())
+	}
 	ps, err := r.PublishStored(ctx, run.ID, arts)
 	if ferr := db.FinishRun(run, err); ferr != nil {
 		err = errors.Join(err, ferr)
@@ -390,7 +429,7 @@ func publish(ctx context.Context, db *state.DB, bs *blobs.Store, ix *Index, opts
 			return err
 		}
 		return tx.Append(state.Entry{Type: EntryPublished, Subject: "bundle/" + ix.ID, Actor: opts.Actor,
-			Run: run.ID, Evidence: map[string]string{"mirror": opts.Publisher.URL(),
+			Run: run.ID, Evidence: map[string]string{"mirror": strings.Join(mirrors, " "),
 				"published": fmt.Sprint(ps.Published), "alreadyPresent": fmt.Sprint(ps.Present)}})
 	})
 }

@@ -208,8 +208,8 @@ func checkApproved(ix *Index, a *Artifact, o *outsideArtifact) error {
 			return fail("the outside ledger records that it skipped %s", s)
 		}
 	}
-	if a.Record.Digest == "" || a.Record.Digest != o.Digest || a.Blobs["tarball"] != o.Digest {
-		return fail("its tarball is %s, the outside ledger recorded %s as fetched", a.Blobs["tarball"], o.Digest)
+	if role := primaryRole(&a.Record); a.Record.Digest == "" || a.Record.Digest != o.Digest || a.Blobs[role] != o.Digest {
+		return fail("its %s is %s, the outside ledger recorded %s as fetched", role, a.Blobs[role], o.Digest)
 	}
 	if a.Blobs["evidence"] == "" || a.Blobs["evidence"] != o.Evidence {
 		return fail("its evidence is %q, the outside ledger's latest verdict rests on %q",

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sluice-dev/sluice/internal/bundletest"
+	"github.com/sluice-dev/sluice/internal/grypetest"
+	"github.com/sluice-dev/sluice/internal/registrytest"
+)
+
+// TestBundleImages syncs a multi-arch image with its attachments from a
+// loopback registry on the outside, carries it in a bundle, and publishes
+// it to a second loopback registry on the inside.
+func TestBundleImages(t *testing.T) {
+	up := registrytest.Start(t)
+	inside := registrytest.Start(t)
+	appDigest, err := registrytest.Image(up.Host, "team/app", "1.0.0", "app", 32<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(up.Host + "/team/app:1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registrytest.Attachments(up.Host, "team/app", *desc); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	manifest := writeManifest(t, dir, imageManifest(up.Host+"/team/app:1.0.0"))
+	outside := filepath.Join(dir, "outside")
+	mustSluice(t, "db", "import", "--data-dir", outside, buildDBArchive(t, grypetest.Options{}))
+	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SLUICE_POLICY", allowAll)
+	mustSluice(t, "sync", "-q", "--data-dir", outside, manifest)
+
+	key, pub, err := bundletest.KeyPair(t.TempDir(), "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("COSIGN_PASSWORD", "secret")
+	media := t.TempDir() + "/"
+	mustSluice(t, "export", "--data-dir", outside, "--to", media, "--key", key)
+	r := mustSluice(t, "bundle", "inspect", media, "--key", pub)
+	if want := "oci/" + up.Host + "/team/app@" + appDigest.String(); !strings.Contains(r.stdout, want) {
+		t.Errorf("inspect output lacks %s:\n%s", want, r.stdout)
+	}
+
+	insideDir := filepath.Join(dir, "inside")
+	r = sluice(t, "import", media, "--data-dir", insideDir, "--key", pub, "--npm-mirror", "http://127.0.0.1:9/")
+	if r.err == nil || !strings.Contains(r.err.Error(), "--oci-mirror") {
+		t.Errorf("import without --oci-mirror: %v", r.err)
+	}
+	r = mustSluice(t, "import", media, "--data-dir", insideDir, "--key", pub, "--oci-mirror", inside.Host+"/mirror")
+	if !strings.Contains(r.stdout, "published  1;") {
+		t.Errorf("import output:\n%s", r.stdout)
+	}
+
+	crane, err := registrytest.Tool("crane")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirrored := inside.Host + "/mirror/team/app:1.0.0"
+	out, err := exec.Command(crane, "digest", mirrored).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != appDigest.String() {
+		t.Errorf("crane digest %s: %s %v, want %s", mirrored, out, err, appDigest)
+	}
+	tarball := filepath.Join(t.TempDir(), "app.tar")
+	if out, err := exec.Command(crane, "pull", "--platform", "linux/arm64", mirrored, tarball).CombinedOutput(); err != nil {
+		t.Errorf("crane pull %s: %v\n%s", mirrored, err, out)
+	}
+	out, err = exec.Command(crane, "ls", inside.Host+"/mirror/team/app").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "sha256-"+appDigest.Hex+".sig") {
+		t.Errorf("inside app tags %q %v lack the signature tag", out, err)
+	}
+}
