@@ -10,10 +10,10 @@ import (
 )
 
 // Blob roles of a container image. The image's index or manifest is
-// RoleManifest; every other blob is named by its kind and digest, so
+// roleManifest; every other blob is named by its kind and digest, so
 // incremental exports leave out layers an earlier bundle carried.
 const (
-	RoleManifest = "manifest"
+	roleManifest = "manifest"
 	// roleImage prefixes the child manifests, configs and layers of the
 	// image; roleAttachment the attachment manifests and their blobs.
 	roleImage      = "image:"
@@ -24,7 +24,7 @@ const (
 // tarball of a package, the manifest or index of an image.
 func primaryRole(a *state.Artifact) string {
 	if a.Ecosystem == state.EcosystemOCI {
-		return RoleManifest
+		return roleManifest
 	}
 	return "tarball"
 }
@@ -34,7 +34,7 @@ func primaryRole(a *state.Artifact) string {
 // layer, and each attachment manifest with the blobs it lists. It fails
 // naming the first manifest or blob the store lacks.
 func imageBlobs(bs *blobs.Store, a *state.Artifact) (map[string]string, error) {
-	roles := map[string]string{RoleManifest: a.Digest}
+	roles := map[string]string{roleManifest: a.Digest}
 	if err := walkImage(bs, a.Digest, a.MediaType, roleImage, roles); err != nil {
 		return nil, err
 	}
