@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/sluice-dev/sluice/internal/bundletest"
@@ -20,30 +21,10 @@ import (
 func TestBundleImages(t *testing.T) {
 	up := registrytest.Start(t)
 	inside := registrytest.Start(t)
-	appDigest, err := registrytest.Image(up.Host, "team/app", "1.0.0", "app", 32<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(up.Host + "/team/app:1.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Head(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := registrytest.Attachments(up.Host, "team/app", *desc); err != nil {
-		t.Fatal(err)
-	}
+	appDigest := seedApp(t, up.Host)
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, imageManifest(up.Host+"/team/app:1.0.0"))
-	outside := filepath.Join(dir, "outside")
-	mustSluice(t, "db", "import", "--data-dir", outside, buildDBArchive(t, grypetest.Options{}))
-	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SLUICE_POLICY", allowAll)
+	outside := imageDataDir(t, dir)
 	mustSluice(t, "sync", "-q", "--data-dir", outside, manifest)
 
 	key, pub, err := bundletest.KeyPair(t.TempDir(), "secret")
@@ -85,4 +66,41 @@ func TestBundleImages(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "sha256-"+appDigest.Hex+".sig") {
 		t.Errorf("inside app tags %q %v lack the signature tag", out, err)
 	}
+}
+
+// seedApp pushes the multi-arch image team/app:1.0.0 with a signature,
+// an attestation and an SBOM to the registry at host, and returns its
+// digest.
+func seedApp(t *testing.T, host string) v1.Hash {
+	t.Helper()
+	digest, err := registrytest.Image(host, "team/app", "1.0.0", "app", 32<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/team/app:1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registrytest.Attachments(host, "team/app", *desc); err != nil {
+		t.Fatal(err)
+	}
+	return digest
+}
+
+// imageDataDir returns a data directory under dir holding the demo
+// vulnerability database, and lets every sync approve what it scans.
+func imageDataDir(t *testing.T, dir string) string {
+	t.Helper()
+	dataDir := filepath.Join(dir, "data")
+	mustSluice(t, "db", "import", "--data-dir", dataDir, buildDBArchive(t, grypetest.Options{}))
+	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SLUICE_POLICY", allowAll)
+	return dataDir
 }
