@@ -20,6 +20,21 @@ const (
 	roleAttachment = "attachment:"
 )
 
+// signSource is the Source of the attachments the signing stage of a sync
+// makes for an image (the name of sign.Stage).
+const signSource = "sign"
+
+// hasOwnSignature reports whether an image carries an attachment that the
+// outside's signing stage made.
+func hasOwnSignature(a *state.Artifact) bool {
+	for _, att := range a.Attachments {
+		if att.Source == signSource {
+			return true
+		}
+	}
+	return false
+}
+
 // primaryRole is the role of the blob an artifact's digest names: the
 // tarball of a package, the manifest or index of an image.
 func primaryRole(a *state.Artifact) string {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -315,10 +316,11 @@ func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, sc
 		}
 		return ev
 	}
-	steps := []struct {
+	type step struct {
 		to       state.State
 		evidence map[string]string
-	}{
+	}
+	steps := []step{
 		{state.StateResolved, with(map[string]string{"tarball": a.Record.TarballURL})},
 		{state.StateFetched, with(map[string]string{"digest": a.Record.Digest, "integrity": a.Record.Integrity,
 			"size": fmt.Sprint(a.Record.Size)})},
@@ -327,15 +329,25 @@ func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, sc
 		{state.StateEvaluated, with(map[string]string{"evidence": a.Blobs["evidence"]})},
 		{state.StateApproved, with(map[string]string{"evidence": a.Blobs["evidence"]})},
 	}
-	if sig != nil {
-		steps = append(steps, struct {
-			to       state.State
-			evidence map[string]string
-		}{state.StateSigned, with(map[string]string{"signature.bundle": sig.Bundle,
+	switch {
+	case sig != nil:
+		steps = append(steps, step{state.StateSigned, with(map[string]string{"signature.bundle": sig.Bundle,
 			"signature.keyid": sig.KeyID, "signature.type": sign.ApprovalPredicateType})})
 		if err := tx.Put(sign.SignaturesBucket, key, sig); err != nil {
 			return err
 		}
+	case a.Record.Ecosystem == state.EcosystemOCI && state.Reached(o.State, state.StateSigned) &&
+		!slices.Contains(o.Skipped, state.StateSigned):
+		// The image's signatures are attachments the publisher pushes
+		// with it; checkApproved made sure it carries one.
+		var own []string
+		for _, att := range a.Record.Attachments {
+			if att.Source == signSource {
+				own = append(own, att.Digest)
+			}
+		}
+		steps = append(steps, step{state.StateSigned, with(map[string]string{
+			"signature.attachments": strings.Join(own, ",")})})
 	}
 	for _, s := range steps {
 		if _, err := tx.Transition(key, state.Change{To: s.to, Run: run, Actor: actor, Evidence: s.evidence}); err != nil {

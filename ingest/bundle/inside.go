@@ -220,6 +220,10 @@ func checkApproved(ix *Index, a *Artifact, o *outsideArtifact) error {
 	}
 	signed := state.Reached(o.State, state.StateSigned) && !slices.Contains(o.Skipped, state.StateSigned)
 	switch sig := a.Blobs["signature"]; {
+	case a.Record.Ecosystem == state.EcosystemOCI:
+		if signed && !hasOwnSignature(&a.Record) {
+			return fail("the outside ledger records it as signed, and it carries no attachment of the signing stage")
+		}
 	case signed && sig == "":
 		return fail("the outside ledger records it as signed, and it carries no signature")
 	case !signed && sig != "":
