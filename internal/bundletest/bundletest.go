@@ -59,6 +59,12 @@ func Approve(db *state.DB, bs *blobs.Store, name, version string, tgz []byte) (*
 	if err != nil {
 		return nil, err
 	}
+	return approve(db, bs, key)
+}
+
+// approve moves a fetched artifact through scanned and evaluated to
+// approved.
+func approve(db *state.DB, bs *blobs.Store, key string) (*state.Artifact, error) {
 	if err := scanAndEvaluate(db, bs, key); err != nil {
 		return nil, err
 	}
@@ -101,11 +107,7 @@ func ApproveImage(db *state.DB, bs *blobs.Store, name, digest, mediaType string,
 	if err != nil {
 		return nil, err
 	}
-	if err := scanAndEvaluate(db, bs, key); err != nil {
-		return nil, err
-	}
-	return db.Transition(key, state.Change{To: state.StateApproved, Actor: approvals.SystemActor,
-		Evidence: map[string]string{"tier": "auto"}})
+	return approve(db, bs, key)
 }
 
 func fetched(db *state.DB, bs *blobs.Store, name, version string, tgz []byte) (string, error) {
