@@ -77,3 +77,12 @@ func (g imageGate) PublishImage(ctx context.Context, a *state.Artifact) (string,
 	}
 	return g.ImagePublisher.PublishImage(ctx, a)
 }
+
+// PublishEvidence passes on the evidence of a publisher that records
+// more than where an image went, and returns nil for others.
+func (g imageGate) PublishEvidence(repository, digest string) map[string]string {
+	if ev, ok := g.ImagePublisher.(ingest.ImageEvidence); ok {
+		return ev.PublishEvidence(repository, digest)
+	}
+	return nil
+}

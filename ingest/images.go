@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -22,9 +23,13 @@ func imageRequests(m *manifests.Manifest) []oci.Request {
 		if what == "" {
 			what = img.Repository + " " + describeTagFilter(img.Tags)
 		}
+		var keys []string
+		if img.Verify != nil {
+			keys = img.Verify.Keys
+		}
 		reqs = append(reqs, oci.Request{Ref: img.Ref, Repository: img.Repository, Tags: img.Tags,
 			Platforms: img.Platforms, Attachments: img.Attachments == nil || *img.Attachments,
-			Origin: fmt.Sprintf("%s %s", img.Pos, what), Manifest: m.Metadata.Name})
+			VerifyKeys: keys, Origin: fmt.Sprintf("%s %s", img.Pos, what), Manifest: m.Metadata.Name})
 	}
 	return reqs
 }
@@ -174,6 +179,17 @@ func (r *Runner) fetchImage(ctx context.Context, runID string, a *state.Artifact
 	evidence := map[string]string{"digest": st.Digest, "mediaType": st.MediaType, "size": fmt.Sprint(st.Size),
 		"blobs": fmt.Sprint(st.Blobs), "platforms": strings.Join(st.Platforms, ","),
 		"attachments": fmt.Sprint(len(st.Attachments))}
+	if len(res.VerifyKeys) > 0 {
+		if r.VerifyImage == nil {
+			return a, 0, nil, fmt.Errorf("%s: %s asks to verify upstream signatures, but this runner "+
+				"has no image verifier", a.Key(), res.RequestedBy)
+		}
+		checked, err := r.VerifyImage(ctx, a, res)
+		if err != nil {
+			return a, 0, nil, fmt.Errorf("%s: verify the upstream signature: %w", a.Key(), err)
+		}
+		maps.Copy(evidence, checked)
+	}
 	update := func(x *state.Artifact) {
 		x.Digest, x.MediaType, x.Size = st.Digest, st.MediaType, st.Size
 		// Attachments made by Sluice's own stages stay; upstream ones are

@@ -107,6 +107,13 @@ func (r *Runner) publishOne(ctx context.Context, runID string, a *state.Artifact
 		mirror, present, err = r.PublishImages.PublishImage(ctx, a)
 		evidence["reference"] = mirror + "@" + a.Digest
 		evidence["attachments"] = fmt.Sprint(len(a.Attachments))
+		if ev, ok := r.PublishImages.(ImageEvidence); ok && err == nil {
+			for k, v := range ev.PublishEvidence(mirror, a.Digest) {
+				if _, taken := evidence[k]; !taken {
+					evidence[k] = v
+				}
+			}
+		}
 	} else {
 		name, mirror = r.Publish.Name(), r.Publish.URL()
 		present, err = r.Publish.Publish(ctx, a, r.tarballOpener(a))

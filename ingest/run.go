@@ -31,6 +31,11 @@ type Runner struct {
 	Scan     Stage
 	Evaluate Stage
 	Sign     Stage
+	// VerifyImage checks the upstream signature of a fetched image whose
+	// request names keys, before the image moves on, and returns ledger
+	// evidence of the result. A signature that does not verify is a
+	// result, not an error. When it is nil, such an image fails to fetch.
+	VerifyImage func(ctx context.Context, a *state.Artifact, res *oci.Resolved) (map[string]string, error)
 	// Publish publishes npm packages, PublishImages container images.
 	Publish       Publisher
 	PublishImages ImagePublisher

@@ -23,6 +23,9 @@ type Outcome struct {
 	To state.State
 	// Evidence goes into the ledger entry of the move.
 	Evidence map[string]string
+	// Update, when set, edits the artifact in the transaction of the move,
+	// for example to record the attachments a signing stage made.
+	Update func(*state.Artifact)
 }
 
 // Stage is one step between fetched and published: scanning, evaluation
@@ -75,4 +78,15 @@ type ImagePublisher interface {
 	// in on the mirror ("registry/path"); present reports that the mirror
 	// already had its manifest.
 	PublishImage(ctx context.Context, a *state.Artifact) (repository string, present bool, err error)
+}
+
+// ImageEvidence is implemented by image publishers that read an image
+// back from the mirror after pushing it and have facts to record about
+// it, such as the mirror's own scan overview. The Runner adds those
+// fields to the ledger entry of the move to published, keeping its own
+// fields where a name is taken twice.
+type ImageEvidence interface {
+	// PublishEvidence returns the fields recorded when the image with
+	// digest was last published to repository, or nil.
+	PublishEvidence(repository, digest string) map[string]string
 }

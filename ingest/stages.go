@@ -76,7 +76,7 @@ func (r *Runner) stageOne(ctx context.Context, runID string, a *state.Artifact) 
 			return a, fmt.Errorf("%s: %s: %w", a.Key(), s.stage.Name(), err)
 		}
 		next, err := r.DB.Transition(a.Key(), state.Change{To: s.target, Run: runID, Actor: r.Actor,
-			Skipped: skipped, Evidence: out.Evidence})
+			Skipped: skipped, Evidence: out.Evidence, Update: out.Update})
 		if err != nil {
 			return a, err
 		}

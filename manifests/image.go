@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -66,7 +67,7 @@ func (d *decoder) image(item *yaml.Node, field string) (Image, bool) {
 }
 
 func (d *decoder) imageMapping(item *yaml.Node, field string, img *Image) {
-	f, ok := d.Mapping(item, field, "ref", "repository", "tags", "platforms", "attachments")
+	f, ok := d.Mapping(item, field, "ref", "repository", "tags", "platforms", "attachments", "verify")
 	if !ok {
 		return
 	}
@@ -103,6 +104,47 @@ func (d *decoder) imageMapping(item *yaml.Node, field string, img *Image) {
 			img.Attachments = &b
 		}
 	}
+	if v, ok := f.Get("verify"); ok {
+		img.Verify = d.imageVerify(v.Value, field+".verify")
+	}
+}
+
+// imageVerify decodes the verify mapping of an image entry. Key paths are
+// made absolute against the manifest's folder; the files are read by the
+// sync that uses them.
+func (d *decoder) imageVerify(n *yaml.Node, field string) *ImageVerify {
+	f, ok := d.Mapping(n, field, "keys")
+	if !ok {
+		return nil
+	}
+	v, ok := d.Required(f, n, field, "keys", "list the public key files (cosign.pub) relative to "+
+		"the manifest's folder")
+	if !ok {
+		return nil
+	}
+	items, ok := d.Sequence(v.Value, field+".keys")
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		d.Errorf(v.Value, field+".keys", "empty list: name at least one public key file, or remove verify")
+		return nil
+	}
+	out := &ImageVerify{Pos: d.pos(n)}
+	for i, item := range items {
+		f := fmt.Sprintf("%s.keys[%d]", field, i)
+		path, ok := d.String(item, f)
+		if !ok {
+			continue
+		}
+		if strings.TrimSpace(path) == "" || filepath.IsAbs(path) || strings.HasPrefix(path, "/") {
+			d.Errorf(item, f, "invalid key path %q: write it relative to the manifest's folder so "+
+				"the manifest works in every checkout", path)
+			continue
+		}
+		out.Keys = append(out.Keys, filepath.Join(manifestDir(d.file), filepath.FromSlash(path)))
+	}
+	return out
 }
 
 // imageRef validates a reference by tag or digest. A reference with

@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -15,6 +16,7 @@ func TestParseImages(t *testing.T) {
     - ref: ghcr.io/acme/app@sha256:0000000000000000000000000000000000000000000000000000000000000000
       platforms: [linux/amd64, linux/arm/v7]
       attachments: false
+      verify: {keys: [keys/acme.pub]}
     - repository: ghcr.io/backstage/backstage
       tags:
         semver: ">=1.30.0 <2"
@@ -29,10 +31,12 @@ func TestParseImages(t *testing.T) {
 			Pos: Position{File: "m.yaml", Line: 9, Column: 7}},
 		{Ref: "ghcr.io/acme/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
 			Platforms: []string{"linux/amd64", "linux/arm/v7"}, Attachments: &no,
+			Verify: &ImageVerify{Keys: []string{filepath.Join(manifestDir("m.yaml"), "keys", "acme.pub")},
+				Pos: Position{File: "m.yaml", Line: 13, Column: 15}},
 			Pos: Position{File: "m.yaml", Line: 10, Column: 7}},
 		{Repository: "ghcr.io/backstage/backstage", Attachments: &yes,
 			Tags: &TagFilter{Semver: ">=1.30.0 <2", Regex: `^1\.3\d\.\d+$`, Latest: 2},
-			Pos:  Position{File: "m.yaml", Line: 13, Column: 7}},
+			Pos:  Position{File: "m.yaml", Line: 14, Column: 7}},
 	}
 	if !reflect.DeepEqual(m.Spec.Images, want) {
 		t.Errorf("images = %+v\nwant %+v", m.Spec.Images, want)
@@ -48,6 +52,16 @@ func TestParseInvalidImages(t *testing.T) {
 		yaml string
 		want []wantProblem
 	}{
+		{
+			name: "verify without keys",
+			yaml: imageSpec("    - ref: a.io/x:1\n      verify: {keys: []}\n"),
+			want: []wantProblem{{"10:22", "spec.images[0].verify.keys", "empty list"}},
+		},
+		{
+			name: "absolute key path",
+			yaml: imageSpec("    - ref: a.io/x:1\n      verify: {keys: [/etc/k.pub]}\n"),
+			want: []wantProblem{{"10:23", "spec.images[0].verify.keys[0]", "relative to the manifest's folder"}},
+		},
 		{
 			name: "reference without tag",
 			yaml: imageSpec("    - docker.io/library/alpine\n"),

@@ -124,8 +124,22 @@ type Image struct {
 	// (OCI 1.1 referrers and cosign's sha256-<hex>.sig/.att/.sbom tags).
 	// Defaults to true.
 	Attachments *bool `json:"attachments,omitempty" jsonschema:"default=true"`
+	// Check the upstream's cosign signature on each image before it is
+	// accepted. The result is an upstream-signature finding that the risk
+	// policy acts on: missing (no signature) or invalid (none verifies).
+	Verify *ImageVerify `json:"verify,omitempty"`
 
 	// Pos is the position of the entry in the manifest.
+	Pos Position `json:"-"`
+}
+
+// ImageVerify configures the check of an image's upstream signatures.
+type ImageVerify struct {
+	// Public key files (cosign.pub, PEM) relative to the folder of the
+	// manifest; a signature by any one of them verifies the image.
+	Keys []string `json:"keys" jsonschema:"required,minItems=1"`
+
+	// Pos is the position of the verify mapping in the manifest.
 	Pos Position `json:"-"`
 }
 

@@ -72,6 +72,16 @@ func (s *Scanner) ScanImage(ctx context.Context, a *state.Artifact) (*ScanResult
 		return nil, fmt.Errorf("%s: the index lists no platform image to scan", a.Key())
 	}
 	merged.Digest = a.Digest
+	if s.ImageSignatures != nil {
+		id, detail, err := s.ImageSignatures(ctx, a)
+		if err != nil {
+			return nil, fmt.Errorf("upstream signature of %s: %w", a.Key(), err)
+		}
+		if id != "" {
+			merged.Findings = append(merged.Findings, Finding{Kind: KindUpstreamSignature, ID: id,
+				Package: a.Name, PackageVersion: a.Version, Detail: detail})
+		}
+	}
 	return merged, nil
 }
 

@@ -20,6 +20,10 @@ type Scanner struct {
 	Blobs *blobs.Store
 	// Upstream checks are skipped when nil.
 	Upstream *UpstreamChecks
+	// ImageSignatures returns an image's upstream signature finding ID
+	// ("missing", "invalid") and detail, or "" when there is none. The
+	// check itself runs when the image is fetched. Nil skips it.
+	ImageSignatures func(ctx context.Context, a *state.Artifact) (id, detail string, err error)
 	// Exceptions are applied to vulnerability findings; nil means none.
 	Exceptions *Exceptions
 	// TempDir is the folder tarballs are unpacked in (default os.TempDir()).

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
+	"log/slog"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/ingest"
@@ -15,6 +18,12 @@ import (
 // ociFlags configure the registry that container images are published to.
 type ociFlags struct {
 	mirror string
+	harbor harborFlags
+	// publisher is the publisher imagePublisher built, whose mapping of
+	// upstream to mirror repositories the signing stage reuses.
+	publisher interface {
+		TargetRepository(upstream string) (name.Repository, error)
+	}
 }
 
 func (f *ociFlags) register(cmd *cobra.Command) {
@@ -23,7 +32,11 @@ func (f *ociFlags) register(cmd *cobra.Command) {
 			"(env SLUICE_OCI_MIRROR), such as harbor.example/mirror; credentials come from "+
 			"SLUICE_OCI_MIRROR_USER and SLUICE_OCI_MIRROR_PASSWORD, or SLUICE_OCI_MIRROR_TOKEN; "+
 			"requires --policy")
+	f.harbor.register(cmd)
 }
+
+// publishing reports whether images are to be published.
+func (f *ociFlags) publishing() bool { return f.mirror != "" || f.harbor.url != "" }
 
 // imageClient reads upstream registries with the credentials of the
 // Docker config file (DOCKER_CONFIG, ~/.docker/config.json), retrying
@@ -33,9 +46,22 @@ func imageClient(retries int) *oci.Client {
 		oci.WithTransport(oci.NewTransport(nil, retries, 0)), oci.WithAttempts(retries+1))
 }
 
-// imagePublisher builds the OCI publisher from --oci-mirror and the
-// environment.
-func (f *ociFlags) imagePublisher(store *blobs.Store, concurrency, retries int) (ingest.ImagePublisher, error) {
+// imagePublisher builds the Harbor publisher from --harbor, or the OCI
+// publisher from --oci-mirror, and the environment.
+func (f *ociFlags) imagePublisher(dataDir string, store *blobs.Store, concurrency, retries int,
+	log *slog.Logger) (ingest.ImagePublisher, error) {
+	if f.harbor.url != "" {
+		if f.mirror != "" {
+			return nil, &usageError{errors.New("--harbor and --oci-mirror (or SLUICE_OCI_MIRROR) " +
+				"both name a registry to publish images to: give one")}
+		}
+		pub, err := f.harbor.publisher(dataDir, store, concurrency, retries, log)
+		if err != nil {
+			return nil, err
+		}
+		f.publisher = pub
+		return pub, nil
+	}
 	opts := []mirroroci.Option{mirroroci.WithJobs(concurrency),
 		mirroroci.WithTransport(oci.NewTransport(nil, retries, 0))}
 	switch {
@@ -51,5 +77,6 @@ func (f *ociFlags) imagePublisher(store *blobs.Store, concurrency, retries int) 
 	if err != nil {
 		return nil, &usageError{err}
 	}
+	f.publisher = pub
 	return pub, nil
 }

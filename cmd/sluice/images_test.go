@@ -24,6 +24,21 @@ func imageManifest(entries ...string) string {
 	return b.String()
 }
 
+// imageDataDir imports the demo vulnerability database into dir/data,
+// points SLUICE_POLICY at the allow-all policy and returns the data
+// directory.
+func imageDataDir(t *testing.T, dir string) string {
+	t.Helper()
+	dataDir := filepath.Join(dir, "data")
+	mustSluice(t, "db", "import", "--data-dir", dataDir, buildDBArchive(t, grypetest.Options{}))
+	allowAll, err := filepath.Abs("testdata/approvals/allow-all.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SLUICE_POLICY", allowAll)
+	return dataDir
+}
+
 func TestSyncImages(t *testing.T) {
 	up := registrytest.Start(t)
 	target := registrytest.Start(t)

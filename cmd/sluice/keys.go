@@ -86,6 +86,12 @@ func (e scanEvidence) Evidence(_ context.Context, a *state.Artifact) (sign.Evide
 	if r.SBOM.CycloneDX != "" {
 		ev.SBOMs["cyclonedx"] = r.SBOM.CycloneDX
 	}
+	for platform, d := range r.Platforms {
+		if ev.Platforms == nil {
+			ev.Platforms = map[string]map[string]string{}
+		}
+		ev.Platforms[platform] = map[string]string{"spdx": d.SPDX, "cyclonedx": d.CycloneDX}
+	}
 	return ev, nil
 }
 

@@ -64,7 +64,8 @@ func (f *scanFlags) scanner(g *globals, st *store, reg *npm.Registry,
 	if err != nil {
 		return nil, err
 	}
-	s := &scanners.Scanner{DB: db, Blobs: st.blobs, Exceptions: exc, Log: log}
+	s := &scanners.Scanner{DB: db, Blobs: st.blobs, Exceptions: exc, Log: log,
+		ImageSignatures: sign.ImageSignatureFinding(st.db)}
 	// Registry signatures are checked once the registry's keys were
 	// imported with 'sluice keys import-upstream'.
 	keys, err := sign.LoadNPMKeys(st.db, st.blobs)

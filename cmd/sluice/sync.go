@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/fetch"
 	"github.com/sluice-dev/sluice/ingest/npm"
+	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests"
@@ -43,7 +45,7 @@ func (f *npmFlags) register(cmd *cobra.Command, withMirror bool) {
 				"credentials come from SLUICE_NPM_MIRROR_TOKEN, or SLUICE_NPM_MIRROR_USER and SLUICE_NPM_MIRROR_PASSWORD")
 		fl.StringVar(&f.policy, "policy", os.Getenv("SLUICE_POLICY"),
 			"risk policy file (kind RiskPolicy) that decides each artifact's approval (env SLUICE_POLICY); "+
-				"required with --npm-mirror and --oci-mirror")
+				"required with --npm-mirror, --oci-mirror and --harbor")
 		f.oci.register(cmd)
 	}
 	fl.IntVar(&f.concurrency, "concurrency", 8, "parallel requests to the upstream and the mirror")
@@ -65,12 +67,14 @@ func (f *npmFlags) runner(g *globals, st *store, log *slog.Logger) (*ingest.Runn
 	}
 	r := &ingest.Runner{DB: st.db, Blobs: st.blobs, NPM: reg, Images: imageClient(f.retries),
 		Concurrency: f.concurrency, Log: log, Actor: actor()}
-	if f.oci.mirror != "" {
+	r.VerifyImage = sign.UpstreamImageCheck{DB: st.db, Keychain: authn.DefaultKeychain,
+		Options: sign.ImageOptions{Transport: oci.NewTransport(nil, f.retries, 0)}}.Verify
+	if f.oci.publishing() {
 		if f.policy == "" {
-			return nil, &usageError{errors.New("--oci-mirror needs --policy (or SLUICE_POLICY): " +
+			return nil, &usageError{errors.New("--oci-mirror and --harbor need --policy (or SLUICE_POLICY): " +
 				"nothing is published without a recorded verdict")}
 		}
-		pub, err := f.oci.imagePublisher(st.blobs, f.concurrency, f.retries)
+		pub, err := f.oci.imagePublisher(g.dataDir, st.blobs, f.concurrency, f.retries, log)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +181,8 @@ publishes the original tarball to the mirror given by --npm-mirror. With a
 signing key, nothing unsigned is published. Container images are resolved
 to digests, copied byte for byte with the upstream's signatures and
 attestations, scanned per platform and pushed to the registry given by
---oci-mirror.
+--oci-mirror, or to the Harbor project given by --harbor and
+--harbor-project.
 
 Sync is incremental: artifacts already stored are not fetched again and
 versions already on the mirror are not published again. A run that fails or
@@ -219,7 +224,12 @@ is killed loses nothing; run it again to continue.`,
 				}
 			}
 			if signer != nil {
-				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st}, log))
+				var opts []sign.Option
+				if f.oci.publisher != nil {
+					opts = append(opts, sign.WithImageRepository(f.oci.publisher.TargetRepository))
+				}
+				r.Sign = approvals.RequireApproved(sign.NewStage(signer, st.db, st.blobs, scanEvidence{st},
+					log, opts...))
 			}
 			r.Progress = newProgress(g, cmd.ErrOrStderr(), log)
 			sum, err := r.Sync(cmd.Context(), ms)
@@ -247,7 +257,7 @@ func printSummary(w io.Writer, s *ingest.Summary, publishing bool) {
 	if publishing {
 		fmt.Fprintf(w, "  published  %d; %d already on the mirror\n", s.Published, s.Present)
 	} else {
-		fmt.Fprintln(w, "  published  nothing: no --npm-mirror or --oci-mirror given")
+		fmt.Fprintln(w, "  published  nothing: no --npm-mirror, --oci-mirror or --harbor given")
 	}
 	if s.Waiting+s.Rejected > 0 {
 		fmt.Fprintf(w, "  held       %d awaiting approval, %d rejected\n", s.Waiting, s.Rejected)

@@ -9,13 +9,16 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/ingest/npm"
 	"github.com/sluice-dev/sluice/ingest/sign"
+	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/manifests/lockfile"
 )
 
@@ -41,7 +44,9 @@ mirror's integrity. npm checks each tarball against that integrity when it
 installs.
 
 An argument that is not a file is taken as an image reference: its cosign
-signature must verify with --key, with no transparency log.
+signature must verify with --key, with no transparency log. With --data-dir
+(or SLUICE_DATA_DIR), its digest must also be an image of the data directory
+that was approved, signed or published.
 
 Verify exits with 3 and lists every offender when anything fails, so a build
 can run it as a gate.`,
@@ -60,10 +65,19 @@ can run it as a gate.`,
 			var offenders []string
 			checked := 0
 			var v npmVerifier
+			var images *state.DB
 			for _, arg := range args {
 				if _, err := os.Stat(arg); errors.Is(err, fs.ErrNotExist) {
 					checked++
-					err := verifyImage(cmd, arg, key)
+					if images == nil && dataDirGiven(cmd) {
+						st, err := g.openExistingStore()
+						if err != nil {
+							return err
+						}
+						defer st.Close()
+						images = st.db
+					}
+					err := verifyImage(cmd, arg, key, images)
 					var ue *usageError
 					if errors.As(err, &ue) {
 						return err
@@ -107,14 +121,50 @@ can run it as a gate.`,
 	return cmd
 }
 
-func verifyImage(cmd *cobra.Command, arg string, key *ecdsa.PublicKey) error {
+// dataDirGiven reports whether --data-dir or SLUICE_DATA_DIR names a data
+// directory, which image references are then checked against as well.
+func dataDirGiven(cmd *cobra.Command) bool {
+	_, env := os.LookupEnv("SLUICE_DATA_DIR")
+	return env || cmd.Flags().Changed("data-dir")
+}
+
+// verifyImage checks an image's cosign signature on its registry and,
+// when db is not nil, that its digest is an artifact of the data
+// directory that was approved without skipping evaluation.
+func verifyImage(cmd *cobra.Command, arg string, key *ecdsa.PublicKey, db *state.DB) error {
 	ref, err := name.ParseReference(arg)
 	if err != nil {
 		return &usageError{fmt.Errorf("%s is neither a file nor an image reference: %w", arg, err)}
 	}
-	_, err = sign.VerifyImage(cmd.Context(), ref, []*ecdsa.PublicKey{key},
-		sign.ImageOptions{Auth: dockerAuth(ref)})
-	return err
+	opts := sign.ImageOptions{Auth: dockerAuth(ref)}
+	if _, err = sign.VerifyImage(cmd.Context(), ref, []*ecdsa.PublicKey{key}, opts); err != nil || db == nil {
+		return err
+	}
+	digest := ref.Identifier()
+	if _, ok := ref.(name.Digest); !ok {
+		desc, err := remote.Head(ref, remote.WithContext(cmd.Context()), remote.WithAuth(opts.Auth))
+		if err != nil {
+			return fmt.Errorf("%s: look up the digest: %w", arg, err)
+		}
+		digest = desc.Digest.String()
+	}
+	arts, err := db.Artifacts(func(a *state.Artifact) bool {
+		return a.Ecosystem == state.EcosystemOCI && a.Digest == digest
+	})
+	if err != nil {
+		return err
+	}
+	if len(arts) == 0 {
+		return fmt.Errorf("%s: %s is not an image in the data directory: it did not come through Sluice",
+			arg, digest)
+	}
+	for _, a := range arts {
+		if state.Reached(a.State, state.StateApproved) && !slices.Contains(a.Skipped, state.StateEvaluated) &&
+			!slices.Contains(a.Skipped, state.StateApproved) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: %s is %s, not approved, signed or published", arg, arts[0].Key(), arts[0].State)
 }
 
 // dockerAuth returns the credentials the Docker config has for the

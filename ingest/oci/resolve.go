@@ -32,6 +32,10 @@ type Request struct {
 	Platforms []string
 	// Attachments brings the upstream's signatures, attestations and SBOMs.
 	Attachments bool
+	// VerifyKeys are public key files that the upstream's cosign signature
+	// is checked against before the image is accepted; empty skips the
+	// check.
+	VerifyKeys []string
 	// Origin is the manifest entry of the request ("m.yaml:9:7 ref"), for
 	// errors and the ledger.
 	Origin string
@@ -50,6 +54,7 @@ type Resolved struct {
 	Tags        []string
 	Platforms   []string
 	Attachments bool
+	VerifyKeys  []string
 	RequestedBy string
 	Manifest    string
 }
@@ -114,7 +119,7 @@ func (c *Client) resolveOne(ctx context.Context, ref name.Reference, req Request
 		return nil, fmt.Errorf("%s: resolve %s: %w", req.Origin, ref, notFound(err))
 	}
 	res := &Resolved{Repository: ref.Context().Name(), Digest: desc.Digest.String(),
-		MediaType: string(desc.MediaType), Platforms: req.Platforms, Attachments: req.Attachments,
+		MediaType: string(desc.MediaType), Platforms: req.Platforms, Attachments: req.Attachments, VerifyKeys: req.VerifyKeys,
 		RequestedBy: req.Origin, Manifest: req.Manifest}
 	if tag, ok := ref.(name.Tag); ok {
 		res.Tags = []string{tag.TagStr()}

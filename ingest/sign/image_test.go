@@ -1,7 +1,6 @@
 package sign
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sluice-dev/sluice/internal/registrytest"
 )
 
 const testSPDX = `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT",
@@ -171,25 +171,16 @@ func TestVerifyImageKeys(t *testing.T) {
 	}
 }
 
-// cosignCLI runs the cosign program with no way to reach a public host:
-// every proxy points at a closed loopback port and TUF's cache is empty.
+// cosignCLI runs the cosign program with no way to reach a public host
+// (see registrytest.Cosign), and skips the test when it is not installed.
 func cosignCLI(t *testing.T, dir string, args ...string) (string, error) {
 	t.Helper()
-	bin := findTool(t, "cosign")
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"),
-		"COSIGN_PASSWORD=test-password", "HTTPS_PROXY=http://127.0.0.1:9",
-		"HTTP_PROXY=http://127.0.0.1:9", "NO_PROXY=127.0.0.1,localhost", "COSIGN_EXPERIMENTAL=0")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	findTool(t, "cosign")
+	return registrytest.Cosign(dir, args...)
 }
 
 // offlineVerifyFlags keep `cosign verify` from asking Rekor, Fulcio or TUF.
-var offlineVerifyFlags = []string{"--insecure-ignore-tlog=true", "--insecure-ignore-sct=true",
-	"--offline=true"}
+var offlineVerifyFlags = registrytest.CosignOfflineVerifyFlags
 
 func TestCosignCLIVerifiesSluiceImage(t *testing.T) {
 	findTool(t, "cosign")

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/blobs"
 	"github.com/sluice-dev/sluice/ingest/state"
@@ -35,6 +37,9 @@ type Evidence struct {
 	SBOMs map[string]string `json:"sbom,omitempty"`
 	// Scan is the blob digest of the stored scan result.
 	Scan string `json:"scan,omitempty"`
+	// Platforms maps each platform of a multi-platform image
+	// (os/architecture[/variant]) to its SBOMs, keyed like SBOMs.
+	Platforms map[string]map[string]string `json:"platforms,omitempty"`
 }
 
 // EvidenceSource returns the evidence of an artifact, or an empty
@@ -69,26 +74,38 @@ type Stage struct {
 	evidence EvidenceSource
 	log      *slog.Logger
 	now      func() time.Time
+	// imageRepository maps an image's upstream repository to the mirror
+	// repository its signature names.
+	imageRepository func(upstream string) (name.Repository, error)
 }
 
 var _ ingest.Stage = (*Stage)(nil)
 
 // NewStage returns a signing stage. evidence may be nil when nothing was
 // scanned; the signed statement then lists no SBOM or scan.
-func NewStage(s Signer, db *state.DB, b *blobs.Store, evidence EvidenceSource, log *slog.Logger) *Stage {
+func NewStage(s Signer, db *state.DB, b *blobs.Store, evidence EvidenceSource, log *slog.Logger,
+	opts ...Option) *Stage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stage{signer: s, db: db, blobs: b, evidence: evidence, log: log, now: time.Now}
+	st := &Stage{signer: s, db: db, blobs: b, evidence: evidence, log: log, now: time.Now}
+	for _, o := range opts {
+		o(st)
+	}
+	return st
 }
 
 // Name implements ingest.Stage.
-func (s *Stage) Name() string { return "sign" }
+func (s *Stage) Name() string { return StageName }
 
-// Process signs the tarball's sha512 and sha256 digests with the evidence
-// digests, stores the bundle as a blob and its Record, and moves the
-// artifact to signed with the bundle digest as evidence.
+// Process signs an npm tarball's sha512 and sha256 digests with the
+// evidence digests, stores the bundle as a blob and its Record, and moves
+// the artifact to signed with the bundle digest as evidence. An image is
+// signed in cosign's layout instead (see signImageArtifact).
 func (s *Stage) Process(ctx context.Context, a *state.Artifact, tarball func() (*os.File, error)) (ingest.Outcome, error) {
+	if a.Ecosystem == state.EcosystemOCI {
+		return s.signImageArtifact(ctx, a)
+	}
 	digests, err := tarballDigests(tarball)
 	if err != nil {
 		return ingest.Outcome{}, err

@@ -43,18 +43,33 @@ func parseRegistry(upstream string) (*url.URL, error) {
 	return u, nil
 }
 
-// serveRegistry authenticates and authorizes a /v2/ request and proxies
-// it to the upstream registry.
+// serveRegistry authenticates and authorizes a /v2/ request, proxies it
+// to the upstream registry and logs it with the API requests.
 func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.logRequest(r, rec.status, "")
+	}()
 	if s.registry == nil {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "the fake Harbor has no registry: use WithRegistry")
+		writeError(rec, http.StatusNotFound, "NOT_FOUND", "the fake Harbor has no registry: use WithRegistry")
 		return
 	}
-	if !s.authorizeRegistry(w, r) {
+	if !s.authorizeRegistry(rec, r) {
 		return
 	}
 	proxy := httputil.NewSingleHostReverseProxy(s.registry)
-	proxy.ServeHTTP(w, r)
+	proxy.ServeHTTP(rec, r)
+}
+
+// SetScan makes artifacts with digest that were pushed through the
+// registry show scan as their scan overview, as Harbor does once its
+// scanner has run.
+func (s *Server) SetScan(digest string, scan Scan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scans[digest] = &scan
 }
 
 // authorizeRegistry applies the fake's permission rules to a registry
@@ -111,7 +126,7 @@ func (s *Server) registryArtifact(p *project, repo, ref string) *artifact {
 	}
 	_ = json.Unmarshal(body, &manifest)
 	a := &artifact{Artifact: Artifact{Repository: repo, Digest: digest, MediaType: header.Get("Content-Type"),
-		Size: int64(len(body)) + manifest.Config.Size}}
+		Size: int64(len(body)) + manifest.Config.Size, Scan: s.scans[digest]}}
 	for _, l := range manifest.Layers {
 		a.Size += l.Size
 	}

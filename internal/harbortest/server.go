@@ -43,6 +43,9 @@ type Request struct {
 	Status    int
 	RequestID string
 	Time      time.Time
+	// User is the basic auth username the request carried, valid or not,
+	// and "" without credentials.
+	User string
 }
 
 // Server is a running fake Harbor.
@@ -66,6 +69,9 @@ type Server struct {
 	// registryIDs keeps the IDs given to artifacts, repositories and tags
 	// read from the registry, by kind and name.
 	registryIDs map[string]int64
+	// scans are the scan summaries of artifacts read from the registry,
+	// by digest.
+	scans map[string]*Scan
 }
 
 type user struct {
@@ -105,7 +111,8 @@ func WithRobotPrefix(prefix string) Option { return func(s *Server) { s.robotPre
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{robotPrefix: "robot$", nextID: map[string]int64{}, users: map[string]*user{}, projects: map[int64]*project{},
-		robots: map[int64]*robot{}, retentions: map[int64]*retention{}, registryIDs: map[string]int64{}}
+		robots: map[int64]*robot{}, retentions: map[int64]*retention{}, registryIDs: map[string]int64{},
+		scans: map[string]*Scan{}}
 	s.users[AdminUser] = &user{id: s.newID("user"), name: AdminUser, password: AdminPassword, admin: true}
 	for _, o := range opts {
 		o(s)
@@ -174,6 +181,13 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// logRequest appends a request to the log. The caller holds s.mu.
+func (s *Server) logRequest(r *http.Request, status int, requestID string) {
+	user, _, _ := r.BasicAuth()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(),
+		Query: r.URL.RawQuery, Status: status, RequestID: requestID, Time: time.Now(), User: user})
+}
+
 // newID returns the next ID of a kind of resource, counting from 1 for
 // each kind as Harbor's database tables do.
 func (s *Server) newID(kind string) int64 {
@@ -192,6 +206,10 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.ResponseWriter.WriteHeader(status)
 }
 
+// Unwrap lets http.ResponseController reach the connection's writer, for
+// the registry proxy's flushes.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 // serve runs the common steps of every request: the request ID, the log,
 // scripted faults, authentication and the state lock.
 func (s *Server) serve(h func(w http.ResponseWriter, r *http.Request, caller identity)) http.HandlerFunc {
@@ -207,8 +225,7 @@ func (s *Server) serve(h func(w http.ResponseWriter, r *http.Request, caller ide
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		defer func() {
-			s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(),
-				Query: r.URL.RawQuery, Status: rec.status, RequestID: id, Time: time.Now()})
+			s.logRequest(r, rec.status, id)
 		}()
 		if f, ok := s.nextFault(r.Method); ok {
 			if f.retryAfter > 0 {

@@ -192,12 +192,33 @@ func (p *Publisher) PublishImage(ctx context.Context, a *state.Artifact) (string
 			return "", false, fmt.Errorf("tag %s:%s: %w", repo, tag, err)
 		}
 	}
-	for _, att := range a.Attachments {
+	for _, att := range publishedAttachments(a.Attachments) {
 		if err := p.publishAttachment(ctx, repo, att); err != nil {
 			return "", false, err
 		}
 	}
 	return repo.Name(), present, nil
+}
+
+// publishedAttachments drops an upstream attachment whose tag a Sluice
+// stage's attachment carries as well. The stage's manifest contains the
+// upstream layers plus its own. Pushing both would leave the tag on
+// whichever came last.
+func publishedAttachments(atts []state.Attachment) []state.Attachment {
+	own := map[string]bool{}
+	for _, att := range atts {
+		if att.Tag != "" && att.Source != oci.SourceUpstream {
+			own[att.Tag] = true
+		}
+	}
+	out := make([]state.Attachment, 0, len(atts))
+	for _, att := range atts {
+		if att.Source == oci.SourceUpstream && own[att.Tag] {
+			continue
+		}
+		out = append(out, att)
+	}
+	return out
 }
 
 func (p *Publisher) publishAttachment(ctx context.Context, repo name.Repository, att state.Attachment) error {
