@@ -82,7 +82,7 @@ single-file bundle.`,
 				opts.Publisher = pub
 			}
 			if images.mirror != "" {
-				if opts.ImagePublisher, err = images.imagePublisher(st.blobs, concurrency, retries); err != nil {
+				if opts.ImagePublisher, err = images.imagePublisher(g.dataDir, st.blobs, concurrency, retries, log); err != nil {
 					return err
 				}
 			}
