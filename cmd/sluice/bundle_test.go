@@ -83,3 +83,46 @@ func TestBundleAcrossAirGap(t *testing.T) {
 		t.Errorf("inside ledger verify: %s", v.stdout)
 	}
 }
+
+// TestBundleSigned carries the signatures of a signed outside sync: the
+// inside verifies them on import, serves them from its mirror, and
+// verifies the pinned lockfile from its own data directory.
+func TestBundleSigned(t *testing.T) {
+	e := newEnv(t)
+	signKey, signPub := generateKeys(t, "secret")
+	mustSluice(t, "sync", "-q", "--data-dir", e.dataDir, "--npm-upstream", e.upstream.URL, "--retries", "2",
+		"--sign-key", signKey, e.manifest)
+	key, pub, err := bundletest.KeyPair(t.TempDir(), "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	media := t.TempDir() + "/"
+	mustSluice(t, "export", "--data-dir", e.dataDir, "--to", media, "--key", key)
+
+	// The bundle key is not the signing key, so without --sign-pub the
+	// signatures are refused.
+	inside := filepath.Join(t.TempDir(), "inside")
+	r := sluice(t, "import", media, "--data-dir", inside, "--key", pub, "--npm-mirror", e.verdaccio.URL)
+	if r.err == nil || !strings.Contains(r.err.Error(), "artifact signature does not verify") ||
+		!strings.Contains(r.err.Error(), "npm/") {
+		t.Errorf("import without the signing key: %v", r.err)
+	}
+	r = mustSluice(t, "import", media, "--data-dir", inside, "--key", pub, "--sign-pub", signPub,
+		"--npm-mirror", e.verdaccio.URL)
+	if !strings.Contains(r.stdout, "published  27;") {
+		t.Errorf("import output:\n%s", r.stdout)
+	}
+
+	lock := filepath.Join(e.app, "package-lock.json")
+	mustSluice(t, "pin", "--data-dir", inside, "--npm-mirror", e.verdaccio.URL, lock)
+	r = mustSluice(t, "verify", "--data-dir", inside, "--key", signPub, lock)
+	if !strings.Contains(r.stdout, "verified ") {
+		t.Errorf("inside verify output: %s", r.stdout)
+	}
+	// The inside mirror serves the outside's signatures.
+	r = mustSluice(t, "verify", "--data-dir", filepath.Join(t.TempDir(), "none"), "--key", signPub,
+		"--npm-mirror", e.verdaccio.URL, lock)
+	if !strings.Contains(r.stdout, "verified ") {
+		t.Errorf("verify --npm-mirror output: %s", r.stdout)
+	}
+}

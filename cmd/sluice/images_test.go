@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/sluice-dev/sluice/ingest/oci"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/internal/grypetest"
@@ -46,27 +43,12 @@ func TestSyncImages(t *testing.T) {
 	up := registrytest.Start(t)
 	target := registrytest.Start(t)
 	proxy := registrytest.NewProxy(t, target.Host)
-	appDigest, err := registrytest.Image(up.Host, "team/app", "1.0.0", "app", 32<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	appDigest := seedApp(t, up.Host)
 	for _, tag := range []string{"1.9.0", "2.0.0", "3.0.0"} {
 		if _, err := registrytest.Image(up.Host, "team/tool", tag, "tool-"+tag, 16<<10); err != nil {
 			t.Fatal(err)
 		}
 	}
-	appRef, err := name.ParseReference(up.Host + "/team/app:1.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Head(appRef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := registrytest.Attachments(up.Host, "team/app", *desc); err != nil {
-		t.Fatal(err)
-	}
-
 	dir := t.TempDir()
 	manifest := writeManifest(t, dir, imageManifest(up.Host+"/team/app:1.0.0",
 		`{repository: "`+up.Host+`/team/tool", tags: {semver: ">=2.0.0 <3"}}`))

@@ -9,12 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/ingest/bundle"
+	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/internal/pipeline"
 	mirrornpm "github.com/sluice-dev/sluice/mirrors/npm"
 )
 
 func newImportCommand(g *globals) *cobra.Command {
-	var key, mirror string
+	var key, signPub, mirror string
+	var images struct{ mirror string }
 	var trustFirst bool
 	var concurrency, retries int
 	cmd := &cobra.Command{
@@ -26,9 +28,15 @@ file against the signed index, that its ledger segment continues the outside
 ledger imported before, and that the outside ledger approved every artifact.
 A bundle that fails any check is refused and nothing is published.
 
+The Sigstore bundle of each artifact the outside signed is verified with
+the outside's signing public key (--sign-pub; the bundle key --key when the
+same key signs both), and the artifact is recorded as signed.
+
 It then records the artifacts with the outside's evidence and publishes them
-to --npm-mirror through the same path as sync. Running it again after an
-interruption publishes the rest; after success it does nothing.
+through the same path as sync: packages to --npm-mirror, signed versions
+with their Sigstore bundle in dist.sluiceBundle, and container images with
+their attachments to --oci-mirror. Running it again after an interruption
+publishes the rest; after success it does nothing.
 
 BUNDLE is a folder holding one bundle, a bundle's index file, or a
 single-file bundle.`,
@@ -42,8 +50,9 @@ single-file bundle.`,
 			if key == "" {
 				return &usageError{errors.New("--key is required (or SLUICE_BUNDLE_PUBLIC_KEY): the public key of the outside gateway")}
 			}
-			if mirror == "" {
-				return &usageError{errors.New("--npm-mirror is required (or SLUICE_NPM_MIRROR)")}
+			if mirror == "" && images.mirror == "" {
+				return &usageError{errors.New("--npm-mirror (or SLUICE_NPM_MIRROR) or --oci-mirror " +
+					"(or SLUICE_OCI_MIRROR) is required")}
 			}
 			if concurrency < 1 {
 				return &usageError{fmt.Errorf("invalid --concurrency %d: use 1 or more", concurrency)}
@@ -52,18 +61,37 @@ single-file bundle.`,
 			if err != nil {
 				return &usageError{err}
 			}
-			pub, err := mirrornpm.New(mirror, pipeline.MirrorAuthFromEnv(), g.httpClient(log, retries))
+			if signPub == "" {
+				signPub = key
+			}
+			signKey, err := sign.LoadPublicKey(signPub)
 			if err != nil {
-				return &usageError{err}
+				return &usageError{fmt.Errorf("--sign-pub: %w", err)}
 			}
 			st, err := g.openStore()
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			sum, err := bundle.Import(cmd.Context(), st.db, st.blobs, args[0], bundle.ImportOptions{
-				Verifier: verifier, Publisher: pub, TrustFirst: trustFirst, Actor: actor(),
-				Concurrency: concurrency, Log: log, Progress: newProgress(g, cmd.ErrOrStderr(), log)})
+			opts := bundle.ImportOptions{Verifier: verifier, SignKey: signKey, TrustFirst: trustFirst, Actor: actor(),
+				Concurrency: concurrency, Log: log, Progress: newProgress(g, cmd.ErrOrStderr(), log)}
+			if mirror != "" {
+				pub, err := mirrornpm.New(mirror, pipeline.MirrorAuthFromEnv(), g.httpClient(log, retries))
+				if err != nil {
+					return &usageError{err}
+				}
+				pub.DistFields = sign.DistFields(st.db, st.blobs)
+				opts.Publisher = pub
+			}
+			if images.mirror != "" {
+				pub, err := pipeline.OCIPublisher(images.mirror, pipeline.OCIAuthFromEnv(), st.blobs,
+					concurrency, retries)
+				if err != nil {
+					return &usageError{err}
+				}
+				opts.ImagePublisher = pub
+			}
+			sum, err := bundle.Import(cmd.Context(), st.db, st.blobs, args[0], opts)
 			if sum != nil {
 				printImport(cmd.OutOrStdout(), sum)
 			}
@@ -73,8 +101,14 @@ single-file bundle.`,
 	fl := cmd.Flags()
 	fl.StringVar(&key, "key", os.Getenv("SLUICE_BUNDLE_PUBLIC_KEY"),
 		"PEM public key of the outside gateway that signs bundles (env SLUICE_BUNDLE_PUBLIC_KEY)")
+	fl.StringVar(&signPub, "sign-pub", os.Getenv("SLUICE_SIGN_PUBLIC_KEY"),
+		"PEM public key of the outside's signing stage (sync --sign-key), which verifies each signed "+
+			"artifact (env SLUICE_SIGN_PUBLIC_KEY); defaults to --key")
 	fl.StringVar(&mirror, "npm-mirror", os.Getenv("SLUICE_NPM_MIRROR"),
 		"internal npm registry to publish to (env SLUICE_NPM_MIRROR); credentials as for sync")
+	fl.StringVar(&images.mirror, "oci-mirror", os.Getenv("SLUICE_OCI_MIRROR"),
+		"OCI registry, with an optional repository prefix, to publish container images to "+
+			"(env SLUICE_OCI_MIRROR); credentials as for sync")
 	fl.BoolVar(&trustFirst, "trust-first", false,
 		"accept a first bundle whose ledger segment does not start at the outside ledger's first entry")
 	fl.IntVar(&concurrency, "concurrency", 8, "parallel uploads to the mirror")

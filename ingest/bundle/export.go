@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/blobs"
+	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/ingest/state"
 )
 
@@ -231,8 +232,15 @@ func collect(db *state.DB, bs *blobs.Store, ix *Index, c *carried, res *ExportRe
 // describe gathers an artifact's record, evaluation, approval request and
 // the digests of its evidence blobs.
 func describe(db *state.DB, bs *blobs.Store, a *state.Artifact) (*Artifact, error) {
-	entry := &Artifact{Record: *a, Blobs: map[string]string{"tarball": a.Digest}}
+	entry := &Artifact{Record: *a, Blobs: map[string]string{primaryRole(a): a.Digest}}
 	entry.Record.Mirrors = nil
+	if a.Ecosystem == state.EcosystemOCI {
+		roles, err := imageBlobs(bs, a)
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", a.Key(), err)
+		}
+		entry.Blobs = roles
+	}
 	var eval approvals.Evaluation
 	err := db.View(func(tx *state.Tx) error {
 		ok, err := tx.Get(approvals.EvaluationsBucket, a.Key(), &entry.Evaluation)
@@ -265,7 +273,27 @@ func describe(db *state.DB, bs *blobs.Store, a *state.Artifact) (*Artifact, erro
 	if entry.Blobs["scan"] == "" {
 		return nil, fmt.Errorf("export %s: %w: its evidence names no scan result", a.Key(), ErrEvidence)
 	}
-	// NOTE: signatures and attestations join Blobs ("signature",
-	// "attestation.<kind>") once the signing stage stores them.
+	if err := describeSignature(db, a, entry); err != nil {
+		return nil, err
+	}
 	return entry, nil
+}
+
+// describeSignature adds the Sigstore bundle of a signed npm artifact to
+// its blobs as "signature".
+func describeSignature(db *state.DB, a *state.Artifact, entry *Artifact) error {
+	if !state.Reached(a.State, state.StateSigned) || slices.Contains(a.Skipped, state.StateSigned) ||
+		a.Ecosystem != state.EcosystemNPM {
+		return nil
+	}
+	rec, err := sign.LoadRecord(db, a.Key())
+	if err != nil {
+		return fmt.Errorf("export %s: signature record: %w", a.Key(), err)
+	}
+	if rec == nil || rec.Digest != a.Digest {
+		return fmt.Errorf("export %s: %w: it is %s, and no signature of its tarball is recorded",
+			a.Key(), ErrEvidence, a.State)
+	}
+	entry.Blobs["signature"] = rec.Bundle
+	return nil
 }

@@ -14,7 +14,8 @@
 //
 // The package owns the bundle format and the records of exports and
 // imports. It publishes only through an ingest.Publisher wrapped in
-// approvals.Gate, and knows no mirror's API.
+// approvals.Gate and an ingest.ImagePublisher wrapped in
+// approvals.GateImages, and knows no mirror's API.
 package bundle
 
 import (
@@ -60,6 +61,9 @@ var (
 	ErrContinuity = errors.New("ledger segment does not continue the imported outside ledger")
 	ErrReplay     = errors.New("bundle was imported already or is older than what was imported")
 	ErrEvidence   = errors.New("artifact lacks the evidence of its approval")
+	// ErrArtifactSignature is an artifact's own signature, made by the
+	// outside's signing stage, that the trusted signing key does not verify.
+	ErrArtifactSignature = errors.New("artifact signature does not verify")
 )
 
 // Index is the signed table of contents of a bundle.
@@ -94,8 +98,9 @@ type Artifact struct {
 	Record state.Artifact `json:"record"`
 	// Blobs maps the role of each blob the artifact needs to its digest:
 	// "tarball", "evidence" (the approval evidence), "scan" (the stored
-	// scan result), "sbom.spdx", "sbom.cyclonedx", and for signed
-	// artifacts "signature" and attestations named "attestation.<kind>".
+	// scan result), "sbom.spdx", "sbom.cyclonedx", and for a signed npm
+	// artifact "signature" (its Sigstore bundle). An image has "manifest"
+	// in place of "tarball" and the roles imageBlobs lists.
 	Blobs map[string]string `json:"blobs"`
 	// Evaluation and Approval are the outside's records of the verdict
 	// and, when people had to approve, of the approval request.

@@ -3,16 +3,21 @@ package bundle
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sluice-dev/sluice/approvals"
 	"github.com/sluice-dev/sluice/ingest"
 	"github.com/sluice-dev/sluice/ingest/blobs"
+	"github.com/sluice-dev/sluice/ingest/sign"
 	"github.com/sluice-dev/sluice/ingest/state"
 	"github.com/sluice-dev/sluice/scanners"
 )
@@ -21,8 +26,16 @@ import (
 type ImportOptions struct {
 	// Verifier holds the trusted key of the outside gateway.
 	Verifier Verifier
-	// Publisher is the inside mirror. Import wraps it in approvals.Gate.
+	// SignKey is the trusted public key of the outside's signing stage.
+	// Import verifies the Sigstore bundle of every signed artifact with
+	// it, and refuses a bundle that carries one when SignKey is nil.
+	SignKey *ecdsa.PublicKey
+	// Publisher is the inside npm mirror. Import wraps it in
+	// approvals.Gate.
 	Publisher ingest.Publisher
+	// ImagePublisher is the inside registry for container images. Import
+	// wraps it in approvals.GateImages.
+	ImagePublisher ingest.ImagePublisher
 	// TrustFirst accepts a first bundle whose ledger segment does not
 	// start at the outside ledger's first entry.
 	TrustFirst  bool
@@ -61,7 +74,7 @@ type ImportSummary struct {
 // publishes nothing. An import that stopped after recording continues
 // with publishing when run again; one that finished does nothing.
 func Import(ctx context.Context, db *state.DB, bs *blobs.Store, path string, opts ImportOptions) (*ImportSummary, error) {
-	if opts.Verifier == nil || opts.Publisher == nil {
+	if opts.Verifier == nil || (opts.Publisher == nil && opts.ImagePublisher == nil) {
 		return nil, errors.New("import: a trusted key and a mirror are required")
 	}
 	if opts.Progress == nil {
@@ -79,6 +92,9 @@ func Import(ctx context.Context, db *state.DB, bs *blobs.Store, path string, opt
 		return nil, err
 	}
 	ix := b.Index
+	if err := checkPublishers(ix, opts); err != nil {
+		return nil, err
+	}
 	sum := &ImportSummary{ID: ix.ID, Artifacts: len(ix.Artifacts), Bytes: ix.Size()}
 	inside, err := loadInside(db)
 	if err != nil {
@@ -114,6 +130,22 @@ func Import(ctx context.Context, db *state.DB, bs *blobs.Store, path string, opt
 	err = publish(ctx, db, bs, ix, opts, sum)
 	sum.Publish = time.Since(start)
 	return sum, err
+}
+
+// checkPublishers refuses, before anything is staged, a bundle with an
+// artifact of an ecosystem that has no mirror to publish to.
+func checkPublishers(ix *Index, opts ImportOptions) error {
+	for _, a := range ix.Artifacts {
+		switch {
+		case a.Record.Ecosystem == state.EcosystemOCI && opts.ImagePublisher == nil:
+			return fmt.Errorf("bundle %s carries container images (%s): give the inside registry with --oci-mirror",
+				ix.ID, a.Key())
+		case a.Record.Ecosystem != state.EcosystemOCI && opts.Publisher == nil:
+			return fmt.Errorf("bundle %s carries npm packages (%s): give the inside npm mirror with --npm-mirror",
+				ix.ID, a.Key())
+		}
+	}
+	return nil
 }
 
 // restage makes sure the blob store holds every file of a bundle whose
@@ -158,12 +190,16 @@ func record(db *state.DB, bs *blobs.Store, b *Bundle, inside *insideView, opts I
 	}
 	applyEntries(known, entries)
 	scans := make([]json.RawMessage, len(ix.Artifacts))
+	sigs := make([]*sign.Record, len(ix.Artifacts))
 	for i := range ix.Artifacts {
 		a := &ix.Artifacts[i]
 		if err := checkApproved(ix, a, known[a.Key()]); err != nil {
 			return err
 		}
 		if scans[i], err = checkStaged(bs, ix, a); err != nil {
+			return err
+		}
+		if sigs[i], err = checkSignature(bs, ix, a, opts.SignKey); err != nil {
 			return err
 		}
 	}
@@ -187,7 +223,8 @@ func record(db *state.DB, bs *blobs.Store, b *Bundle, inside *insideView, opts I
 			}
 		}
 		for i := range ix.Artifacts {
-			if err := recordArtifact(tx, ix, &ix.Artifacts[i], known[ix.Artifacts[i].Key()], scans[i], opts.Actor); err != nil {
+			err := recordArtifact(tx, ix, &ix.Artifacts[i], known[ix.Artifacts[i].Key()], scans[i], sigs[i], opts.Actor)
+			if err != nil {
 				return err
 			}
 		}
@@ -208,6 +245,12 @@ func checkStaged(bs *blobs.Store, ix *Index, a *Artifact) (json.RawMessage, erro
 			return nil, fmt.Errorf("bundle %s: %s: %w: its %s blob %s is neither in this bundle nor imported "+
 				"before: import bundle %s first, or export without --since", ix.ID, a.Key(), ErrMissing,
 				role, a.Blobs[role], ix.From)
+		}
+	}
+	if a.Record.Ecosystem == state.EcosystemOCI {
+		// Every blob the image's manifests name must have crossed.
+		if _, err := imageBlobs(bs, &a.Record); err != nil {
+			return nil, fmt.Errorf("bundle %s: %s: %w: %v", ix.ID, a.Key(), ErrMissing, err)
 		}
 	}
 	ev, _, err := approvals.LoadEvidence(bs, a.Blobs["evidence"])
@@ -244,7 +287,8 @@ func readStaged(bs *blobs.Store, ix *Index, path string) ([]byte, error) {
 // each state the outside passed, up to approved (or signed), each move
 // naming the bundle and the outside ledger entry it rests on. An artifact
 // the inside holds already with the same digest is left as it is.
-func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, scan json.RawMessage, actor string) error {
+func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, scan json.RawMessage,
+	sig *sign.Record, actor string) error {
 	key := a.Key()
 	if have, err := tx.Artifact(key); err == nil {
 		if have.Digest != a.Record.Digest {
@@ -272,10 +316,11 @@ func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, sc
 		}
 		return ev
 	}
-	steps := []struct {
+	type step struct {
 		to       state.State
 		evidence map[string]string
-	}{
+	}
+	steps := []step{
 		{state.StateResolved, with(map[string]string{"tarball": a.Record.TarballURL})},
 		{state.StateFetched, with(map[string]string{"digest": a.Record.Digest, "integrity": a.Record.Integrity,
 			"size": fmt.Sprint(a.Record.Size)})},
@@ -284,11 +329,25 @@ func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, sc
 		{state.StateEvaluated, with(map[string]string{"evidence": a.Blobs["evidence"]})},
 		{state.StateApproved, with(map[string]string{"evidence": a.Blobs["evidence"]})},
 	}
-	if sig := a.Blobs["signature"]; sig != "" {
-		steps = append(steps, struct {
-			to       state.State
-			evidence map[string]string
-		}{state.StateSigned, with(map[string]string{"signature": sig})})
+	switch {
+	case sig != nil:
+		steps = append(steps, step{state.StateSigned, with(map[string]string{"signature.bundle": sig.Bundle,
+			"signature.keyid": sig.KeyID, "signature.type": sign.ApprovalPredicateType})})
+		if err := tx.Put(sign.SignaturesBucket, key, sig); err != nil {
+			return err
+		}
+	case a.Record.Ecosystem == state.EcosystemOCI && state.Reached(o.State, state.StateSigned) &&
+		!slices.Contains(o.Skipped, state.StateSigned):
+		// The image's signatures are attachments the publisher pushes
+		// with it; checkApproved made sure it carries one.
+		var own []string
+		for _, att := range a.Record.Attachments {
+			if att.Source == signSource {
+				own = append(own, att.Digest)
+			}
+		}
+		steps = append(steps, step{state.StateSigned, with(map[string]string{
+			"signature.attachments": strings.Join(own, ",")})})
 	}
 	for _, s := range steps {
 		if _, err := tx.Transition(key, state.Change{To: s.to, Run: run, Actor: actor, Evidence: s.evidence}); err != nil {
@@ -307,6 +366,37 @@ func recordArtifact(tx *state.Tx, ix *Index, a *Artifact, o *outsideArtifact, sc
 	return nil
 }
 
+// checkSignature verifies the Sigstore bundle of a signed artifact with
+// the trusted signing key, against its staged tarball, and returns the
+// signature record the inside keeps. It returns nil for an unsigned one.
+func checkSignature(bs *blobs.Store, ix *Index, a *Artifact, pub *ecdsa.PublicKey) (*sign.Record, error) {
+	digest := a.Blobs["signature"]
+	if digest == "" {
+		return nil, nil
+	}
+	if pub == nil {
+		return nil, fmt.Errorf("bundle %s: %s: it is signed, and no signing public key is trusted: "+
+			"pass the outside's signing public key with --sign-pub", ix.ID, a.Key())
+	}
+	keyID, err := sign.KeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	var data json.RawMessage
+	if err := readBlob(bs, digest, &data); err != nil {
+		return nil, fmt.Errorf("bundle %s: %s: signature: %w", ix.ID, a.Key(), err)
+	}
+	pred, err := sign.VerifyNPMBundle(pub, data, &a.Record, func() (*os.File, error) {
+		return bs.Open(a.Record.Digest)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %s: %w: Sigstore bundle %s: %w", ix.ID, a.Key(), ErrArtifactSignature,
+			digest, err)
+	}
+	return &sign.Record{Artifact: a.Key(), Digest: a.Record.Digest, Bundle: digest, KeyID: keyID,
+		Signed: pred.Signed}, nil
+}
+
 // publish publishes every artifact of the bundle that is not on the
 // mirror yet, through the normal publish path, and marks the import done.
 func publish(ctx context.Context, db *state.DB, bs *blobs.Store, ix *Index, opts ImportOptions, sum *ImportSummary) error {
@@ -322,8 +412,17 @@ func publish(ctx context.Context, db *state.DB, bs *blobs.Store, ix *Index, opts
 	if err != nil {
 		return err
 	}
-	r := &ingest.Runner{DB: db, Blobs: bs, Publish: approvals.Gate(opts.Publisher),
-		Concurrency: opts.Concurrency, Actor: opts.Actor, Log: opts.Log, Progress: opts.Progress}
+	r := &ingest.Runner{DB: db, Blobs: bs, Concurrency: opts.Concurrency, Actor: opts.Actor, Log: opts.Log,
+		Progress: opts.Progress}
+	var mirrors []string
+	if opts.Publisher != nil {
+		r.Publish = approvals.Gate(opts.Publisher)
+		mirrors = append(mirrors, opts.Publisher.URL())
+	}
+	if opts.ImagePublisher != nil {
+		r.PublishImages = approvals.GateImages(opts.ImagePublisher)
+		mirrors = append(mirrors, opts.ImagePublisher.URL())
+	}
 	ps, err := r.PublishStored(ctx, run.ID, arts)
 	if ferr := db.FinishRun(run, err); ferr != nil {
 		err = errors.Join(err, ferr)
@@ -342,7 +441,7 @@ func publish(ctx context.Context, db *state.DB, bs *blobs.Store, ix *Index, opts
 			return err
 		}
 		return tx.Append(state.Entry{Type: EntryPublished, Subject: "bundle/" + ix.ID, Actor: opts.Actor,
-			Run: run.ID, Evidence: map[string]string{"mirror": opts.Publisher.URL(),
+			Run: run.ID, Evidence: map[string]string{"mirror": strings.Join(mirrors, " "),
 				"published": fmt.Sprint(ps.Published), "alreadyPresent": fmt.Sprint(ps.Present)}})
 	})
 }

@@ -53,11 +53,14 @@ type importRecord struct {
 // latest state, the tarball digest fetched, the latest evidence document
 // and every state it skipped, with the entry that said so last.
 type outsideArtifact struct {
-	State    state.State   `json:"state"`
-	Digest   string        `json:"digest,omitempty"`
-	Evidence string        `json:"evidence,omitempty"`
-	Skipped  []state.State `json:"skipped,omitempty"`
-	Entry    state.Head    `json:"entry"`
+	State    state.State `json:"state"`
+	Digest   string      `json:"digest,omitempty"`
+	Evidence string      `json:"evidence,omitempty"`
+	// Signature is the digest of the Sigstore bundle the outside signed
+	// the artifact with, when it was signed.
+	Signature string        `json:"signature,omitempty"`
+	Skipped   []state.State `json:"skipped,omitempty"`
+	Entry     state.Head    `json:"entry"`
 }
 
 // insideView is the inside's import state before a bundle is imported.
@@ -174,6 +177,9 @@ func applyEntries(known map[string]*outsideArtifact, entries []state.Entry) {
 			if e.To == state.StateFetched && e.Evidence["digest"] != "" {
 				o.Digest = e.Evidence["digest"]
 			}
+			if e.To == state.StateSigned {
+				o.Signature = e.Evidence["signature.bundle"]
+			}
 		case e.Type == "artifact.refetched" && e.Evidence["digest"] != "":
 			o.Digest = e.Evidence["digest"]
 		}
@@ -202,8 +208,8 @@ func checkApproved(ix *Index, a *Artifact, o *outsideArtifact) error {
 			return fail("the outside ledger records that it skipped %s", s)
 		}
 	}
-	if a.Record.Digest == "" || a.Record.Digest != o.Digest || a.Blobs["tarball"] != o.Digest {
-		return fail("its tarball is %s, the outside ledger recorded %s as fetched", a.Blobs["tarball"], o.Digest)
+	if role := primaryRole(&a.Record); a.Record.Digest == "" || a.Record.Digest != o.Digest || a.Blobs[role] != o.Digest {
+		return fail("its %s is %s, the outside ledger recorded %s as fetched", role, a.Blobs[role], o.Digest)
 	}
 	if a.Blobs["evidence"] == "" || a.Blobs["evidence"] != o.Evidence {
 		return fail("its evidence is %q, the outside ledger's latest verdict rests on %q",
@@ -213,8 +219,17 @@ func checkApproved(ix *Index, a *Artifact, o *outsideArtifact) error {
 		return fail("it carries no scan result")
 	}
 	signed := state.Reached(o.State, state.StateSigned) && !slices.Contains(o.Skipped, state.StateSigned)
-	if signed && a.Blobs["signature"] == "" {
+	switch sig := a.Blobs["signature"]; {
+	case a.Record.Ecosystem == state.EcosystemOCI:
+		if signed && !hasOwnSignature(&a.Record) {
+			return fail("the outside ledger records it as signed, and it carries no attachment of the signing stage")
+		}
+	case signed && sig == "":
 		return fail("the outside ledger records it as signed, and it carries no signature")
+	case !signed && sig != "":
+		return fail("it carries signature %s, and the outside ledger records no signature of it", sig)
+	case sig != o.Signature:
+		return fail("its signature is %s, the outside ledger recorded signature %s", sig, o.Signature)
 	}
 	var eval approvals.Evaluation
 	if err := json.Unmarshal(a.Evaluation, &eval); err != nil {

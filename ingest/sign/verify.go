@@ -80,34 +80,42 @@ func (v *Verifier) verifyNPM(key, integrity string) error {
 	if err != nil {
 		return fmt.Errorf("signature bundle %s: %w", rec.Bundle, err)
 	}
-	st, err := VerifyBundle(v.Key, bundle)
+	_, err = VerifyNPMBundle(v.Key, bundle, a, func() (*os.File, error) { return v.Blobs.Open(a.Digest) })
+	return err
+}
+
+// VerifyNPMBundle checks that an npm artifact's Sigstore bundle is signed
+// by pub and vouches for this artifact and its tarball, and returns the
+// signed predicate.
+func VerifyNPMBundle(pub *ecdsa.PublicKey, bundle []byte, a *state.Artifact,
+	tarball func() (*os.File, error)) (*Predicate, error) {
+	st, err := VerifyBundle(pub, bundle)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st.PredicateType != ApprovalPredicateType {
-		return fmt.Errorf("%w: predicate type %q, expected %q", ErrMalformedBundle, st.PredicateType,
+		return nil, fmt.Errorf("%w: predicate type %q, expected %q", ErrMalformedBundle, st.PredicateType,
 			ApprovalPredicateType)
 	}
 	var pred Predicate
 	if err := json.Unmarshal(st.Predicate, &pred); err != nil {
-		return fmt.Errorf("%w: predicate: %v", ErrMalformedBundle, err)
+		return nil, fmt.Errorf("%w: predicate: %v", ErrMalformedBundle, err)
 	}
-	if pred.Artifact != key {
-		return fmt.Errorf("%w: the signature is for %s", ErrDigestMismatch, pred.Artifact)
+	if pred.Artifact != a.Key() {
+		return nil, fmt.Errorf("%w: the signature is for %s", ErrDigestMismatch, pred.Artifact)
 	}
-
-	digests, err := tarballDigests(func() (*os.File, error) { return v.Blobs.Open(a.Digest) })
+	digests, err := tarballDigests(tarball)
 	if err != nil {
-		return fmt.Errorf("stored tarball %s: %w", a.Digest, err)
+		return nil, fmt.Errorf("stored tarball %s: %w", a.Digest, err)
 	}
 	if err := st.Match(PackageURL(a.Name, a.Version), digests); err != nil {
-		return fmt.Errorf("stored tarball: %w", err)
+		return nil, fmt.Errorf("stored tarball: %w", err)
 	}
 	if alg, h, err := integrityHex(a.Integrity); err == nil && digests[alg] != "" && digests[alg] != h {
-		return fmt.Errorf("%w: the stored tarball's %s is not the upstream integrity %s",
+		return nil, fmt.Errorf("%w: the stored tarball's %s is not the upstream integrity %s",
 			ErrDigestMismatch, alg, a.Integrity)
 	}
-	return nil
+	return &pred, nil
 }
 
 // checkState requires an artifact to have been signed by a configured

@@ -59,6 +59,12 @@ func Approve(db *state.DB, bs *blobs.Store, name, version string, tgz []byte) (*
 	if err != nil {
 		return nil, err
 	}
+	return approve(db, bs, key)
+}
+
+// approve moves a fetched artifact through scanned and evaluated to
+// approved.
+func approve(db *state.DB, bs *blobs.Store, key string) (*state.Artifact, error) {
 	if err := scanAndEvaluate(db, bs, key); err != nil {
 		return nil, err
 	}
@@ -77,6 +83,31 @@ func Hold(db *state.DB, bs *blobs.Store, name, version string, tgz []byte) (*sta
 		return nil, err
 	}
 	return db.Transition(key, state.Change{To: state.StateAwaitingApproval, Actor: approvals.SystemActor})
+}
+
+// ApproveImage adds an approved image artifact named name whose index or
+// manifest is the blob digest, of mediaType, with its attachments. The
+// caller stores the manifests and the blobs they list.
+func ApproveImage(db *state.DB, bs *blobs.Store, name, digest, mediaType string,
+	attachments []state.Attachment) (*state.Artifact, error) {
+	a := &state.Artifact{Ecosystem: state.EcosystemOCI, Name: name, Version: digest,
+		Requester: "cli:requester", RequestedBy: "bundletest " + name + "@" + digest}
+	if _, _, err := db.Create(a, "", "cli:requester"); err != nil {
+		return nil, err
+	}
+	key := a.Key()
+	if _, err := db.Transition(key, state.Change{To: state.StateResolved}); err != nil {
+		return nil, err
+	}
+	_, err := db.Transition(key, state.Change{To: state.StateFetched,
+		Evidence: map[string]string{"digest": digest, "mediaType": mediaType},
+		Update: func(x *state.Artifact) {
+			x.Digest, x.MediaType, x.Attachments = digest, mediaType, attachments
+		}})
+	if err != nil {
+		return nil, err
+	}
+	return approve(db, bs, key)
 }
 
 func fetched(db *state.DB, bs *blobs.Store, name, version string, tgz []byte) (string, error) {

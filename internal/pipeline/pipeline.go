@@ -183,14 +183,7 @@ func addPublishers(s Settings, r *ingest.Runner, client *fetch.Client) (ImagePub
 	}
 	images := s.ImagePublisher
 	if images == nil && s.OCIMirror != "" {
-		opts := []mirroroci.Option{mirroroci.WithJobs(cmp.Or(s.Concurrency, 8)),
-			mirroroci.WithTransport(oci.NewTransport(nil, s.Retries, 0))}
-		if s.OCIAuth != nil {
-			opts = append(opts, mirroroci.WithAuth(s.OCIAuth))
-		} else {
-			opts = append(opts, mirroroci.WithKeychain(authn.DefaultKeychain))
-		}
-		pub, err := mirroroci.New(s.OCIMirror, r.Blobs, opts...)
+		pub, err := OCIPublisher(s.OCIMirror, s.OCIAuth, r.Blobs, s.Concurrency, s.Retries)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidSettings, err)
 		}
@@ -200,6 +193,21 @@ func addPublishers(s Settings, r *ingest.Runner, client *fetch.Client) (ImagePub
 		r.PublishImages = approvals.GateImages(images)
 	}
 	return images, nil
+}
+
+// OCIPublisher returns a publisher to the registry and repository prefix
+// mirror names. A nil auth uses the Docker configuration keychain;
+// concurrency 0 means 8 parallel uploads.
+func OCIPublisher(mirror string, auth authn.Authenticator, bs *blobs.Store, concurrency, retries int) (
+	*mirroroci.Publisher, error) {
+	opts := []mirroroci.Option{mirroroci.WithJobs(cmp.Or(concurrency, 8)),
+		mirroroci.WithTransport(oci.NewTransport(nil, retries, 0))}
+	if auth != nil {
+		opts = append(opts, mirroroci.WithAuth(auth))
+	} else {
+		opts = append(opts, mirroroci.WithKeychain(authn.DefaultKeychain))
+	}
+	return mirroroci.New(mirror, bs, opts...)
 }
 
 // ImageClient reads upstream registries with the credentials of the
