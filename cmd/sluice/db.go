@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -45,6 +46,10 @@ recorded in the ledger as stale. The database it replaces is kept for
 'sluice db rollback'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A missing archive must not leave a new data directory behind.
+			if _, err := os.Stat(args[0]); err != nil {
+				return fmt.Errorf("vulnerability database archive: %w", err)
+			}
 			st, err := g.openStore()
 			if err != nil {
 				return err

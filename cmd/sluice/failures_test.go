@@ -190,3 +190,22 @@ func TestSyncWrongMirrorToken(t *testing.T) {
 		t.Errorf("a wrong token should fail once, naming the credentials:\n%v", r.err)
 	}
 }
+
+func TestWrongArgumentCountExitsUsage(t *testing.T) {
+	tests := [][]string{
+		{"report"},
+		{"report", "a", "b"},
+		{"evidence"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			res := sluice(t, append(args, "--data-dir", t.TempDir())...)
+			if res.exitCode() != exitUsage {
+				t.Errorf("exit %d, want %d: %v", res.exitCode(), exitUsage, res.err)
+			}
+			if res.err == nil || !strings.Contains(res.err.Error(), "--help") {
+				t.Errorf("error %v, want it to point at --help", res.err)
+			}
+		})
+	}
+}

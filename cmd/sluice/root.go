@@ -69,7 +69,24 @@ ledger that 'sluice ledger verify' checks.`,
 		newKeysCommand(g), newVerifyCommand(g), newProvisionCommand(g), newTechDocsCommand(),
 		newServeCommand(g), newRunsCommand(), newExportCommand(g), newImportCommand(g),
 		newBundleCommand(), newVersionCommand())
+	wrapArgErrors(root)
 	return root
+}
+
+// wrapArgErrors makes every command's positional-argument check return a
+// usageError, so a wrong number of arguments exits 2 like a wrong flag.
+func wrapArgErrors(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return &usageError{fmt.Errorf("%w; see %s --help", err, c.CommandPath())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		wrapArgErrors(sub)
+	}
 }
 
 func envOr(key, fallback string) string {
