@@ -44,8 +44,8 @@ const (
 
 // Artifact is one exact, immutable thing that enters through Sluice: an npm
 // package version or a container image. Its identity is ecosystem, name and
-// version; its content is the blob named by Digest (for an image, its
-// manifest or index, which names every other blob).
+// version. Its content is the blob named by Digest; for an image that is
+// the manifest or index, which names every other blob.
 type Artifact struct {
 	Ecosystem Ecosystem `json:"ecosystem"`
 	Name      string    `json:"name"`
@@ -118,8 +118,9 @@ func ArtifactKey(eco Ecosystem, name, version string) string {
 
 // Attachment is an OCI manifest that refers to an image. It is published
 // by Tag when set (the cosign scheme "sha256-<hex>.sig", ".att", ".sbom"),
-// and by digest otherwise; a manifest with a subject field is then found
-// through the OCI 1.1 referrers API or its tag fallback.
+// and by digest otherwise. A manifest published by digest that has a
+// subject field is found through the OCI 1.1 referrers API or its tag
+// fallback.
 type Attachment struct {
 	// Digest names the manifest's bytes in the blob store; the blobs it
 	// lists are stored as well.

@@ -1,8 +1,9 @@
-// Package pipeline assembles an ingest.Runner from plain settings: the npm
-// upstream, the scan stage on the data directory's vulnerability database
-// with its exceptions and upstream checks, the risk policy's evaluation
-// stage, the signing stage and the gated npm and OCI mirror publishers.
-// sluice sync and sluice serve build their runners with it. It holds no
+// Package pipeline assembles an ingest.Runner from plain settings. The
+// settings choose the npm upstream and the scan stage on the data
+// directory's vulnerability database, with its exceptions and upstream
+// checks. They also choose the risk policy's evaluation stage, the signing
+// stage and the gated npm and image publishers. sluice sync and sluice
+// serve build their runners with it. It holds no
 // logic of its own beyond choosing which stages a setting turns on, and
 // PublishPlugin, which runs an approved plugin request through such a
 // runner.

@@ -56,7 +56,7 @@ func (s ProjectSettings) metadata() projectMetadata {
 	return m
 }
 
-// Project is a Harbor project as Sluice sees it.
+// Project is the part of a Harbor project that Sluice reads and sets.
 type Project struct {
 	ID       int64
 	Name     string
