@@ -31,14 +31,15 @@ const ownSchema = "testdata/template-v1beta3.schema.json"
 
 // sampleParameters are the values a platform engineer would enter.
 var sampleParameters = map[string]any{
-	"pluginName":    "@backstage-community/plugin-jenkins-common",
-	"pluginVersion": "0.22.0",
-	"justification": "Show Jenkins builds on the catalog pages of our services.",
-	"appRepository": "https://git.example.com/platform/backstage",
-	"appRef":        "main",
-	"lockfilePath":  "package-lock.json",
-	"owner":         "group:default/team-portal",
-	"dataClass":     "internal",
+	"pluginName":      "@backstage-community/plugin-jenkins-common",
+	"pluginVersion":   "0.22.0",
+	"justification":   "Show Jenkins builds on the catalog pages of our services.",
+	"appRepository":   "https://git.example.com/platform/backstage",
+	"appRef":          "main",
+	"lockfilePath":    "package-lock.json",
+	"lockfileContent": `{"name": "app", "lockfileVersion": 3, "requires": true, "packages": {"": {"name": "app"}}}`,
+	"owner":           "group:default/team-portal",
+	"dataClass":       "internal",
 }
 
 // sampleContext is what the scaffolder puts next to the parameters.
@@ -290,6 +291,9 @@ func TestTemplateBodyIsPluginRequest(t *testing.T) {
 	req, err := manifests.ParsePluginRequest("template body", body)
 	if err != nil {
 		t.Fatalf("rendered body: %v\n%s", err, body)
+	}
+	if req.App.Lockfile != sampleParameters["lockfileContent"] {
+		t.Errorf("body carries lockfile %q, want the pasted content", req.App.Lockfile)
 	}
 	if req.Plugin.Name != sampleParameters["pluginName"] || req.Requester != "alice" {
 		t.Errorf("parsed body: %+v", req)
