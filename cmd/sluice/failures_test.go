@@ -191,11 +191,12 @@ func TestSyncWrongMirrorToken(t *testing.T) {
 	}
 }
 
-func TestWrongArgumentCountExitsUsage(t *testing.T) {
+func TestBadCommandLineExitsUsage(t *testing.T) {
 	tests := [][]string{
 		{"report"},
 		{"report", "a", "b"},
 		{"evidence"},
+		{"plan", "manifests/", "--npm-upstrem", "x"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -52,7 +52,9 @@ ledger that 'sluice ledger verify' checks.`,
   sluice pin app/package-lock.json --npm-mirror http://verdaccio.internal:4873/
   sluice ledger verify`,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{fmt.Errorf("%w; see %s --help", err, c.CommandPath())}
+	})
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		_, err := g.logger()
 		return err
