@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/storetest"
 )
 
 // gateLock has one entry per case the build gate meets: published and
@@ -42,27 +43,6 @@ const gateLock = `{
 }
 `
 
-// seedArtifact records name@1.0.0 with the given integrity and walks it
-// through path.
-func seedArtifact(t *testing.T, db *state.DB, name, integrity, mirror string, path ...state.State) {
-	t.Helper()
-	a, _, err := db.Create(&state.Artifact{Ecosystem: state.EcosystemNPM, Name: name, Version: "1.0.0"}, "r", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, to := range path {
-		_, err := db.Transition(a.Key(), state.Change{To: to, Update: func(a *state.Artifact) {
-			a.Integrity = integrity
-			if to == state.StatePublished {
-				a.Mirrors = []string{mirror}
-			}
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestPinCheckGate(t *testing.T) {
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
@@ -75,10 +55,10 @@ func TestPinCheckGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	evaluated := []state.State{state.StateResolved, state.StateFetched, state.StateScanned, state.StateEvaluated}
-	seedArtifact(t, db, "public", "sha512-AAAA", mirror, append(evaluated, state.StateApproved, state.StateSigned,
+	storetest.SeedNPM(t, db, "public", "sha512-AAAA", mirror, append(evaluated, state.StateApproved, state.StateSigned,
 		state.StatePublished)...)
-	seedArtifact(t, db, "rejected", "sha512-CCCC", mirror, append(evaluated, state.StateRejected)...)
-	seedArtifact(t, db, "waiting", "sha512-DDDD", mirror, append(evaluated, state.StateAwaitingApproval)...)
+	storetest.SeedNPM(t, db, "rejected", "sha512-CCCC", mirror, append(evaluated, state.StateRejected)...)
+	storetest.SeedNPM(t, db, "waiting", "sha512-DDDD", mirror, append(evaluated, state.StateAwaitingApproval)...)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

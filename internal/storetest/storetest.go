@@ -26,3 +26,25 @@ func Open(t testing.TB) (*state.DB, *blobs.Store) {
 	}
 	return db, bs
 }
+
+// SeedNPM records the npm artifact name@1.0.0 with the given integrity and
+// moves it through path. When path reaches published, the artifact is
+// recorded as published to mirror.
+func SeedNPM(t testing.TB, db *state.DB, name, integrity, mirror string, path ...state.State) {
+	t.Helper()
+	a, _, err := db.Create(&state.Artifact{Ecosystem: state.EcosystemNPM, Name: name, Version: "1.0.0"}, "r", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range path {
+		_, err := db.Transition(a.Key(), state.Change{To: to, Update: func(a *state.Artifact) {
+			a.Integrity = integrity
+			if to == state.StatePublished {
+				a.Mirrors = []string{mirror}
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/storetest"
 )
 
 const berryLock = `__metadata:
@@ -60,8 +61,8 @@ func TestPinYAMLFormats(t *testing.T) {
 	defer db.Close()
 	toPublished := []state.State{state.StateResolved, state.StateFetched, state.StateScanned,
 		state.StateEvaluated, state.StateApproved, state.StateSigned, state.StatePublished}
-	seed(t, db, "a", "sha512-AAAA", "http://mirror.internal/", toPublished...)
-	seed(t, db, "t", "sha512-TTTT", "http://mirror.internal/", toPublished...)
+	storetest.SeedNPM(t, db, "a", "sha512-AAAA", "http://mirror.internal/", toPublished...)
+	storetest.SeedNPM(t, db, "t", "sha512-TTTT", "http://mirror.internal/", toPublished...)
 
 	tests := []struct {
 		file, data, wantURL, wantNote string

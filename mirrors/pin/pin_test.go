@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/ingest/state"
+	"github.com/sluice-dev/sluice/internal/storetest"
 )
 
 type fakeMirror struct{}
@@ -59,27 +60,6 @@ const lock = `{
 }
 `
 
-// seed stores artifact name@1.0.0, published to mirror if it gets that
-// far, and walks it to the given state.
-func seed(t *testing.T, db *state.DB, name, integrity, mirror string, path ...state.State) {
-	t.Helper()
-	a, _, err := db.Create(&state.Artifact{Ecosystem: state.EcosystemNPM, Name: name, Version: "1.0.0"}, "r", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, to := range path {
-		_, err := db.Transition(a.Key(), state.Change{To: to, Update: func(a *state.Artifact) {
-			a.Integrity = integrity
-			if to == state.StatePublished {
-				a.Mirrors = []string{mirror}
-			}
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestPinListsEveryOffender(t *testing.T) {
 	db, err := state.Open(filepath.Join(t.TempDir(), "sluice.db"))
 	if err != nil {
@@ -88,12 +68,12 @@ func TestPinListsEveryOffender(t *testing.T) {
 	defer db.Close()
 	toPublished := []state.State{state.StateResolved, state.StateFetched, state.StateScanned, state.StateEvaluated,
 		state.StateApproved, state.StateSigned, state.StatePublished}
-	seed(t, db, "a", "sha512-AAAA", "http://mirror.internal/", toPublished...)
-	seed(t, db, "b", "sha512-XXXX", "http://mirror.internal/", toPublished...)
-	seed(t, db, "f", "sha512-FFFF", "http://other-mirror.internal/", toPublished...)
-	seed(t, db, "c", "sha512-CCCC", "", state.StateResolved, state.StateFetched, state.StateScanned,
+	storetest.SeedNPM(t, db, "a", "sha512-AAAA", "http://mirror.internal/", toPublished...)
+	storetest.SeedNPM(t, db, "b", "sha512-XXXX", "http://mirror.internal/", toPublished...)
+	storetest.SeedNPM(t, db, "f", "sha512-FFFF", "http://other-mirror.internal/", toPublished...)
+	storetest.SeedNPM(t, db, "c", "sha512-CCCC", "", state.StateResolved, state.StateFetched, state.StateScanned,
 		state.StateEvaluated, state.StateRejected)
-	seed(t, db, "d", "sha512-DDDD", "", state.StateResolved, state.StateFetched)
+	storetest.SeedNPM(t, db, "d", "sha512-DDDD", "", state.StateResolved, state.StateFetched)
 
 	res, err := (&Pinner{DB: db, Mirror: fakeMirror{}}).Pin("package-lock.json", []byte(lock))
 	if err != nil {
@@ -130,7 +110,7 @@ func TestPinRewritesAndIsStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	seed(t, db, "a", "sha512-AAAA", "http://mirror.internal/", state.StateResolved, state.StateFetched, state.StateScanned,
+	storetest.SeedNPM(t, db, "a", "sha512-AAAA", "http://mirror.internal/", state.StateResolved, state.StateFetched, state.StateScanned,
 		state.StateEvaluated, state.StateApproved, state.StateSigned, state.StatePublished)
 	one := `{
   "lockfileVersion": 3,
@@ -179,11 +159,11 @@ func TestGateReasons(t *testing.T) {
 	defer db.Close()
 	evaluated := []state.State{state.StateResolved, state.StateFetched, state.StateScanned,
 		state.StateEvaluated}
-	seed(t, db, "a", "sha512-AAAA", "http://mirror.internal/", append(evaluated, state.StateApproved,
+	storetest.SeedNPM(t, db, "a", "sha512-AAAA", "http://mirror.internal/", append(evaluated, state.StateApproved,
 		state.StateSigned, state.StatePublished, state.StatePinned)...)
-	seed(t, db, "b", "sha512-BBBB", "", append(evaluated, state.StateAwaitingApproval)...)
-	seed(t, db, "c", "sha512-CCCC", "", append(evaluated, state.StateRejected)...)
-	seed(t, db, "d", "sha512-DDDD", "", append(evaluated, state.StateApproved, state.StateSigned)...)
+	storetest.SeedNPM(t, db, "b", "sha512-BBBB", "", append(evaluated, state.StateAwaitingApproval)...)
+	storetest.SeedNPM(t, db, "c", "sha512-CCCC", "", append(evaluated, state.StateRejected)...)
+	storetest.SeedNPM(t, db, "d", "sha512-DDDD", "", append(evaluated, state.StateApproved, state.StateSigned)...)
 	tests := []struct {
 		name, want string
 	}{
