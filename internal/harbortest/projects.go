@@ -96,7 +96,7 @@ func (s *Server) projectByName(name string) *project {
 }
 
 // lookupProject resolves a {project_name_or_id} path segment the way the
-// X-Is-Resource-Name header says, and responds 404 or 403 itself when the
+// X-Is-Resource-Name header selects, and responds 404 or 403 itself when the
 // project is missing or hidden from the caller.
 func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, caller identity, segment string) *project {
 	var p *project
@@ -120,7 +120,7 @@ func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, caller id
 var readOnly = []string{"project:read", "repository:pull", "artifact:read", "tag:list"}
 
 // allow reports whether caller may perform action on resource in p, and
-// answers 401 or 403 when not. Administrators may do anything; robots have
+// writes 401 or 403 when not. Administrators may do anything; robots have
 // the access of their permissions on their own project; other users are
 // members of no project.
 func (s *Server) allow(w http.ResponseWriter, caller identity, p *project, resource, action string) bool {

@@ -1,5 +1,5 @@
 // Package harbortest is a fake Harbor for tests: an in-memory server on
-// 127.0.0.1 that answers the part of Harbor's REST API v2.0 that Sluice
+// 127.0.0.1 that serves the part of Harbor's REST API v2.0 that Sluice
 // calls (ping, current user, projects, robot accounts, artifacts and tags,
 // tag immutability rules and tag retention policies) the way Harbor v2.15.2
 // does: the status codes, Location and X-Total-Count headers, the
@@ -257,7 +257,7 @@ func (i identity) anonymous() bool { return i.user == nil && i.robot == nil }
 func (i identity) admin() bool     { return i.user != nil && i.user.admin }
 
 // authenticate resolves basic auth the way Harbor does: wrong credentials
-// leave the request anonymous, and the handler then answers 401 where it
+// leave the request anonymous, and the handler then returns 401 where it
 // needs an account.
 func (s *Server) authenticate(r *http.Request) identity {
 	name, password, ok := r.BasicAuth()

@@ -11,7 +11,7 @@ import (
 	"strconv"
 )
 
-// timestamp is the creation and update time of every resource, so answers
+// timestamp is the creation and update time of every resource, so responses
 // are reproducible.
 const timestamp = "2026-01-02T03:04:05.000Z"
 
@@ -74,8 +74,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, definition string, v any
 	return true
 }
 
-// paginate answers a list call: it applies page and page_size (default
-// 10, at most 100, as the contract's parameters say), and sets the
+// paginate writes the response to a list call: it applies page and page_size (default
+// 10, at most 100, as the contract's parameters define), and sets the
 // X-Total-Count and Link headers.
 func paginate[T any](w http.ResponseWriter, r *http.Request, all []T) {
 	page, size := int64(1), int64(10)

@@ -18,7 +18,7 @@ import (
 // entryRequestFiled is the ledger entry of a filed ingestion request.
 const entryRequestFiled = "server.request-filed"
 
-// IngestionRequest asks for a package to enter the air gap.
+// IngestionRequest is a request for a package to enter the air gap.
 type IngestionRequest struct {
 	// Kind is "package".
 	Kind          string `json:"kind"`
@@ -31,13 +31,13 @@ type IngestionRequest struct {
 	Requester string `json:"-"`
 }
 
-// FiledRequest says where a request went.
+// FiledRequest is the manifest a request was filed into.
 type FiledRequest struct {
-	// Manifest is the name of the manifest that now requests the artifact;
-	// a sync of it evaluates the artifact and opens an approval request
-	// when the policy asks for people.
+	// Manifest is the name of the manifest that now requests the artifact.
+	// A sync of it evaluates the artifact and opens an approval request
+	// when the policy requires people to decide.
 	Manifest string `json:"manifest"`
-	// Path is where the manifest was written, when it is a file.
+	// Path is the file the manifest was written to, if any.
 	Path string `json:"path,omitempty"`
 }
 

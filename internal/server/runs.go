@@ -62,7 +62,7 @@ type Run struct {
 	ResumedBy string `json:"resumedBy,omitempty"`
 }
 
-// Progress is where a running sync is: its phase and items done.
+// Progress is the state of a running sync: its phase and the items done.
 type Progress struct {
 	Phase string `json:"phase,omitempty"`
 	Done  int    `json:"done"`

@@ -18,11 +18,11 @@ type User struct {
 	Robot bool `json:"-"`
 }
 
-// Ping checks that Harbor's API server answers GET /ping with "Pong". It
+// Ping checks that Harbor's API server returns "Pong" for GET /ping. It
 // needs no credentials.
 func (c *Client) Ping(ctx context.Context) error {
-	// The contract says /ping produces text/plain only, so the request
-	// accepts that type: a negotiating server may answer 406 to JSON only.
+	// The contract declares that /ping produces text/plain only, so the request
+	// accepts that type: a negotiating server may return 406 to a request that accepts JSON only.
 	resp, err := c.do(ctx, call{op: "ping", method: http.MethodGet, path: "/ping",
 		header: http.Header{"Accept": {"text/plain"}}})
 	if err != nil {
@@ -35,7 +35,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
-// CurrentUser returns the user the credentials belong to. Harbor answers
+// CurrentUser returns the user the credentials belong to. Harbor returns
 // 412 for robot accounts on this endpoint, after it has accepted their
 // credentials, so a robot is returned with Robot set and its username.
 func (c *Client) CurrentUser(ctx context.Context) (User, error) {
@@ -49,7 +49,7 @@ func (c *Client) CurrentUser(ctx context.Context) (User, error) {
 }
 
 // Check pings Harbor and then checks the credentials, so that a wrong URL
-// or password fails once, up front, with a message that says which.
+// or password fails once, up front, with a message naming which.
 func (c *Client) Check(ctx context.Context) (User, error) {
 	if err := c.Ping(ctx); err != nil {
 		return User{}, fmt.Errorf("harbor at %s is not reachable: %w", c.base, err)

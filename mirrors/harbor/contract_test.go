@@ -71,7 +71,7 @@ var clientOperations = []string{
 //     ({"latestPushedK": 10}), so their values are allowed to be anything.
 //   - Object definitions that list properties get additionalProperties
 //     false, so a field that the contract lacks fails the check, in
-//     requests from the client and in answers from the fake alike. Harbor
+//     requests from the client and in responses from the fake alike. Harbor
 //     itself ignores unknown request fields; this is the stricter reading.
 func loadContract(t *testing.T) routers.Router {
 	t.Helper()
@@ -136,7 +136,7 @@ func closeObjects(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
 
 // contractTransport checks every exchange against the contract: the
 // request must match an operation and its parameters and body schema, and
-// the answer must have a documented status, headers and body schema.
+// the response must have a documented status, headers and body schema.
 type contractTransport struct {
 	router routers.Router
 
@@ -199,7 +199,7 @@ func (ct *contractTransport) RoundTrip(req *http.Request) (*http.Response, error
 		err = checkErrorBody(data)
 	}
 	if err != nil {
-		ct.fail("%s (%s): status %d answer breaks the contract: %v", name, route.Operation.OperationID,
+		ct.fail("%s (%s): status %d response breaks the contract: %v", name, route.Operation.OperationID,
 			resp.StatusCode, err)
 	}
 	if resp.StatusCode == http.StatusCreated && resp.Header.Get("Location") == "" {
